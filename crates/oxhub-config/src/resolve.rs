@@ -402,7 +402,9 @@ fn coerce(def: &TraitDef, value: Value) -> Result<Value, Problem> {
             Value::List(strings(v)?)
         }
         (TraitType::ByteSpec, Value::Int(i)) if i >= 0 => Value::Int(i),
-        (TraitType::ByteSpec, Value::Float(f)) if f >= 0.0 && f < 9.2e18 => Value::Int(f as i64),
+        (TraitType::ByteSpec, Value::Float(f)) if (0.0..9.2e18).contains(&f) => {
+            Value::Int(f as i64)
+        }
         (TraitType::ByteSpec, Value::Str(s)) => Value::Int(parse_bytes(&s).ok_or_else(|| {
             Problem::Type(format!(
                 "{s:?} is not a size: use a number with an optional K, M, G or T suffix, e.g. '2G'"

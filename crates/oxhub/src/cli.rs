@@ -156,7 +156,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             "f" | "config" => cli.config_file = Some(PathBuf::from(value(&mut i)?)),
             "generate-config" => command = Some(Command::GenerateConfig),
             "show-config" | "show-config-json" => command = Some(Command::ShowConfig),
-            "y" => cli.answer_yes = inline.as_deref().map_or(true, |v| v != "False"),
+            "y" => cli.answer_yes = inline.as_deref() != Some("False"),
             "strict-config" => cli.strict = true,
             "debug" => {
                 cli.log_level = Some("DEBUG".into());

@@ -74,6 +74,8 @@ pub struct Machine<'a> {
 }
 
 type R<T> = Result<T, ConfigError>;
+/// Positional and keyword arguments of a call.
+type Args = (Vec<Value>, Vec<(String, Value)>);
 
 impl<'a> Machine<'a> {
     pub fn new(
@@ -1472,7 +1474,7 @@ impl<'a> Machine<'a> {
         self.call_func(node, func, call)
     }
 
-    fn args(&mut self, call: &ast::ExprCall) -> R<(Vec<Value>, Vec<(String, Value)>)> {
+    fn args(&mut self, call: &ast::ExprCall) -> R<Args> {
         let mut pos = Vec::new();
         for a in &call.args {
             if let Expr::Starred(s) = a {
@@ -2123,7 +2125,7 @@ fn normalize(p: &str) -> String {
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

@@ -81,7 +81,7 @@ fn apply_spec(v: &Value, spec: &str) -> Result<String, String> {
     let pad = width - len;
     let numeric = matches!(v, Value::Int(_) | Value::Float(_));
     let fill = if zero && align.is_none() { '0' } else { fill };
-    let pad_str = |n: usize| std::iter::repeat(fill).take(n).collect::<String>();
+    let pad_str = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
     Ok(match align.unwrap_or(if numeric { '>' } else { '<' }) {
         '<' => format!("{body}{}", pad_str(pad)),
         '^' => format!("{}{body}{}", pad_str(pad / 2), pad_str(pad - pad / 2)),

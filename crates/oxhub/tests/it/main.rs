@@ -1,4 +1,5 @@
 //! The one integration test binary: runs the real `oxhub` executable.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
 
