@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return fail(&e),
     };
+    if let Command::Proxy(proxy_args) = &cli.command {
+        return run_proxy(proxy_args);
+    }
     init_logging(&cli);
     match run(cli) {
         Ok(code) => code,
@@ -46,6 +49,27 @@ fn init_logging(cli: &cli::Cli) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// `oxhub proxy [configurable-http-proxy flags]`.
+fn run_proxy(args: &[String]) -> ExitCode {
+    let opts = match oxhub_proxy::cli::parse(args) {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    // CHP's levels map onto tracing's; OXHUB_LOG overrides.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OXHUB_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("warn,oxhub_proxy={}", opts.log_level))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    oxhub_proxy::run(opts)
 }
 
 fn load(cli: &cli::Cli) -> Result<Loaded, ConfigError> {
@@ -120,9 +144,6 @@ fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             eprintln!("oxhub: the configuration is valid, but {what} is not available in this build yet (see README.md, \"Status\").");
             Ok(ExitCode::from(3))
         }
-        Command::Proxy(_) => {
-            eprintln!("oxhub: `oxhub proxy` is not available in this build yet (see README.md, \"Status\").");
-            Ok(ExitCode::from(3))
-        }
+        Command::Proxy(args) => Ok(run_proxy(args)),
     }
 }
