@@ -25,7 +25,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// Largest request head (request line + headers) accepted; larger gets 431.
+/// Largest request head (request line + headers) accepted; larger gets 431. hyper's own
+/// buffer limit (`max_buf_size`) closes connections whose head is larger still.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -147,7 +148,7 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .keep_alive(true)
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_buf_size(4 * MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(e) = conn.await {
@@ -244,6 +245,15 @@ pub async fn handle(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        return resp;
+    }
+    let head_bytes: usize = req.uri().to_string().len()
+        + req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
+    if head_bytes > MAX_HEAD_BYTES {
+        tracing::warn!("431 {} {} request head of {head_bytes} bytes", req.method(), req.uri().path());
+        let mut resp = Response::new(full("Request Header Fields Too Large"));
+        *resp.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return resp;
     }
     let url = req

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
+mod proxy;
 
 use std::path::Path;
 use std::process::{Command, Output};
