@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs every oxhub test. Installs what the tests need on a fresh Debian machine first.
+# Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
+# python3 (+venv), openssl, Node.js/npm; configurable-http-proxy 5.3.0 (npm) and
+# JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -q
@@ -14,5 +20,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with rustup)"; exit 1; }
 
-echo "== cargo test (unit, corpus, property, Python bridge and CLI integration tests)"
+echo "== cargo test (unit, corpus, property, Python bridge, CLI and proxy integration tests)"
 cargo test --workspace --locked
+
+echo "== configurable-http-proxy conformance: the same test against oxhub proxy and CHP 5.3.0"
+chp="$root/.cache/chp/node_modules/configurable-http-proxy/bin/configurable-http-proxy"
+if [ ! -x "$chp" ]; then
+  mkdir -p .cache/chp
+  (cd .cache/chp && npm install --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0)
+fi
+python3 tests/proxy/conformance.py -- "$root/target/debug/oxhub" proxy
+python3 tests/proxy/conformance.py -- node "$chp"
+
+echo "== JupyterHub 6.1.1 running on oxhub proxy"
+bash scripts/e2e-venv.sh
+.cache/venv-e2e/bin/python tests/e2e/jupyterhub_on_oxhub_proxy.py --oxhub "$root/target/debug/oxhub"

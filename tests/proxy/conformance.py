@@ -413,6 +413,36 @@ class ErrorTarget(unittest.TestCase):
             errors.shutdown()
 
 
+class Tls(unittest.TestCase):
+    def test_tls_termination(self):
+        import ssl
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                 "-days", "1", "-subj", "/CN=127.0.0.1"],
+                check=True, capture_output=True,
+            )
+            backend, url = start_backend("tls")
+            proxy = Proxy("--ssl-key", key, "--ssl-cert", cert)
+            try:
+                proxy.api("POST", "/api/routes/user/alice", {"target": url})
+                ctx = ssl.create_default_context(cafile=cert)
+                ctx.check_hostname = False
+                conn = http.client.HTTPSConnection("127.0.0.1", proxy.port, context=ctx, timeout=10)
+                conn.request("GET", "/user/alice/secure")
+                resp = conn.getresponse()
+                info = json.loads(resp.read())
+                conn.close()
+                self.assertEqual((resp.status, info["backend"], info["path"]), (200, "tls", "/user/alice/secure"))
+                self.assertEqual(info["headers"]["x-forwarded-proto"], "https")
+            finally:
+                proxy.stop()
+                backend.shutdown()
+
+
 def main():
     global PROXY_CMD
     if "--" not in sys.argv:

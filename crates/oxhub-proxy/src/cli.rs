@@ -73,6 +73,9 @@ struct Args {
     /// Idle keep-alive timeout (ms) for client connections
     #[arg(long = "keep-alive-timeout", default_value_t = 5000)]
     keep_alive_timeout: u64,
+    /// Data-plane threads (oxhub extension; default: one per CPU)
+    #[arg(long)]
+    threads: Option<usize>,
     /// Accepted for compatibility: certificates of https targets are not verified
     #[arg(long)]
     insecure: bool,
@@ -212,6 +215,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         auth_token: std::env::var("CONFIGPROXY_AUTH_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        threads: args.threads,
     })
 }
 

@@ -247,13 +247,22 @@ pub async fn handle(
         );
         return resp;
     }
-    let head_bytes: usize = req.uri().to_string().len()
-        + req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
+    let head_bytes: usize = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len())
+        + req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
     if head_bytes > MAX_HEAD_BYTES {
-        tracing::warn!("431 {} {} request head of {head_bytes} bytes", req.method(), req.uri().path());
+        tracing::warn!(
+            "431 {} {} request head of {head_bytes} bytes",
+            req.method(),
+            req.uri().path()
+        );
         let mut resp = Response::new(full("Request Header Fields Too Large"));
         *resp.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return resp;
     }
     let url = req

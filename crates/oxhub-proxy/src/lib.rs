@@ -48,6 +48,8 @@ pub struct Options {
     pub keep_alive_timeout: Duration,
     /// From `CONFIGPROXY_AUTH_TOKEN`; `None` leaves the API open (as CHP does, with a warning).
     pub auth_token: Option<String>,
+    /// Data-plane threads (`--threads`, an oxhub extension); default one per CPU.
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,60 @@ async fn bind(ip: &str, port: u16) -> Result<TcpListener, ProxyError> {
     TcpListener::bind((host, port)).await.map_err(err)
 }
 
+/// The public listener, bound `count` times to the same address with SO_REUSEPORT (port 0: the
+/// first bind picks the port, the rest share it). Non-blocking, for tokio.
+fn bind_reuseport(
+    ip: &str,
+    port: u16,
+    count: usize,
+) -> Result<Vec<std::net::TcpListener>, ProxyError> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+    let err = |source| ProxyError::Bind {
+        addr: format!("{ip}:{port}"),
+        source,
+    };
+    let candidates: Vec<SocketAddr> = if ip.is_empty() {
+        vec![
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        ]
+    } else {
+        let host = ip.trim_start_matches('[').trim_end_matches(']');
+        (host, port).to_socket_addrs().map_err(err)?.collect()
+    };
+    let mut last_err = None;
+    for addr in candidates {
+        let mut out: Vec<std::net::TcpListener> = Vec::with_capacity(count);
+        let mut bound = addr;
+        let attempt = (|| -> std::io::Result<()> {
+            for _ in 0..count.max(1) {
+                let socket = Socket::new(Domain::for_address(bound), Type::STREAM, None)?;
+                if bound.is_ipv6() && ip.is_empty() {
+                    socket.set_only_v6(false)?;
+                }
+                socket.set_reuse_address(true)?;
+                socket.set_reuse_port(true)?;
+                socket.set_nodelay(true)?;
+                socket.bind(&bound.into())?;
+                socket.listen(1024)?;
+                socket.set_nonblocking(true)?;
+                let listener: std::net::TcpListener = socket.into();
+                bound = listener.local_addr()?;
+                out.push(listener);
+            }
+            Ok(())
+        })();
+        match attempt {
+            Ok(()) => return Ok(out),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(err(last_err.unwrap_or_else(|| {
+        std::io::Error::other("no address to bind")
+    })))
+}
+
 /// Start listening and serving; returns once both listeners are bound.
 pub async fn start(opts: Options) -> Result<Running, ProxyError> {
     let opts = Arc::new(opts);
@@ -105,9 +161,13 @@ pub async fn start(opts: Options) -> Result<Running, ProxyError> {
         (Some(key), Some(cert)) => Some(tls::acceptor(key, cert).map_err(ProxyError::Tls)?),
         _ => None,
     };
-    let public = bind(&opts.ip, opts.port).await?;
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let publics = bind_reuseport(&opts.ip, opts.port, threads)?;
     let api = bind(&opts.api_ip, opts.api_port).await?;
-    let public_addr = public.local_addr().map_err(|source| ProxyError::Bind {
+    let public_addr = publics[0].local_addr().map_err(|source| ProxyError::Bind {
         addr: opts.ip.clone(),
         source,
     })?;
@@ -126,13 +186,42 @@ pub async fn start(opts: Options) -> Result<Running, ProxyError> {
             .map(|t| format!(", default target {t}"))
             .unwrap_or_default()
     );
-    let shared = forward::Shared::new(
-        Arc::clone(&table),
-        Arc::clone(&opts),
-        public_addr.port(),
-        tls.is_some(),
-    );
-    tokio::spawn(forward::serve(public, shared, tls));
+    // Thread per core: each data-plane thread runs its own single-threaded runtime, accept loop
+    // (SO_REUSEPORT spreads connections) and backend connection pool, so a request never hops
+    // between threads. The routing table is the only shared state.
+    for (i, listener) in publics.into_iter().enumerate() {
+        let table = Arc::clone(&table);
+        let opts = Arc::clone(&opts);
+        let tls = tls.clone();
+        let port = public_addr.port();
+        std::thread::Builder::new()
+            .name(format!("oxhub-proxy-{i}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!("data-plane thread {i} cannot start: {e}");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let shared = forward::Shared::new(table, opts, port, tls.is_some());
+                            forward::serve(listener, shared, tls).await;
+                        }
+                        Err(e) => tracing::error!("data-plane thread {i}: {e}"),
+                    }
+                });
+            })
+            .map_err(|source| ProxyError::Bind {
+                addr: format!("thread {i}"),
+                source,
+            })?;
+    }
     tokio::spawn(api::serve(api, Arc::clone(&table), Arc::clone(&opts)));
     Ok(Running {
         public: public_addr,
@@ -143,7 +232,9 @@ pub async fn start(opts: Options) -> Result<Running, ProxyError> {
 
 /// Run the proxy with parsed options until SIGINT or SIGTERM (the binary sets up logging).
 pub fn run(opts: Options) -> ExitCode {
+    // The REST API and signal handling; the data plane runs on threads of its own (see `start`).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {

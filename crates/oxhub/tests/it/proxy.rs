@@ -21,7 +21,17 @@ pub struct ProxyProcess {
 impl ProxyProcess {
     pub fn start(extra: &[&str]) -> ProxyProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_oxhub"))
-            .args(["proxy", "--ip", "127.0.0.1", "--port", "0", "--api-ip", "127.0.0.1", "--api-port", "0"])
+            .args([
+                "proxy",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--api-ip",
+                "127.0.0.1",
+                "--api-port",
+                "0",
+            ])
             .args(extra)
             .env("CONFIGPROXY_AUTH_TOKEN", TOKEN)
             .env_remove("OXHUB_LOG")
@@ -37,7 +47,11 @@ impl ProxyProcess {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let ports: Vec<u16> = rest.split("127.0.0.1:").skip(1).filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).collect();
+                    let ports: Vec<u16> = rest
+                        .split("127.0.0.1:")
+                        .skip(1)
+                        .filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+                        .collect();
                     if let (Some(t), [public, api, ..]) = (tx.take(), ports.as_slice()) {
                         let _ = t.send((*public, *api));
                     }
@@ -46,8 +60,15 @@ impl ProxyProcess {
                 sink.lock().unwrap().push('\n');
             }
         });
-        let (port, api_port) = rx.recv_timeout(Duration::from_secs(20)).expect("proxy start line");
-        ProxyProcess { child, port, api_port, log }
+        let (port, api_port) = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("proxy start line");
+        ProxyProcess {
+            child,
+            port,
+            api_port,
+            log,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -56,28 +77,53 @@ impl ProxyProcess {
 
     pub fn add_route(&self, path: &str, target: &str) {
         let body = format!(r#"{{"target": "{target}"}}"#);
-        let (status, _) = request(self.api_port, "POST", &format!("/api/routes{path}"), &[("Authorization", &format!("token {TOKEN}"))], body.as_bytes());
+        let (status, _) = request(
+            self.api_port,
+            "POST",
+            &format!("/api/routes{path}"),
+            &[("Authorization", &format!("token {TOKEN}"))],
+            body.as_bytes(),
+        );
         assert_eq!(status, 201);
     }
 
     pub fn delete_route(&self, path: &str) -> u16 {
-        request(self.api_port, "DELETE", &format!("/api/routes{path}"), &[("Authorization", &format!("token {TOKEN}"))], b"").0
+        request(
+            self.api_port,
+            "DELETE",
+            &format!("/api/routes{path}"),
+            &[("Authorization", &format!("token {TOKEN}"))],
+            b"",
+        )
+        .0
     }
 
     /// Open file descriptors of the proxy process.
     pub fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map(|d| d.count()).unwrap_or(0)
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     #[allow(dead_code)]
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn alive(&self) -> bool {
         match std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) {
-            Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+            Ok(stat) => !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
             Err(_) => false,
         }
     }
@@ -91,7 +137,13 @@ impl Drop for ProxyProcess {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns the status and body.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -108,8 +160,16 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
 
 fn parse_response(raw: &[u8]) -> (u16, Vec<u8>) {
     let text = String::from_utf8_lossy(raw);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| raw[i + 4..].to_vec()).unwrap_or_default();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| raw[i + 4..].to_vec())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -141,7 +201,10 @@ pub fn good_backend() -> u16 {
                 return;
             }
             let reply = format!("ok {path}");
-            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{reply}", reply.len());
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{reply}",
+                reply.len()
+            );
             if s.write_all(resp.as_bytes()).is_err() {
                 return;
             }
@@ -203,19 +266,28 @@ fn bad_backends_get_prompt_errors_and_nothing_leaks() {
     for _ in 0..20 {
         let t = Instant::now();
         assert_eq!(request(proxy.port, "GET", "/silent/x", &[], b"").0, 503);
-        assert!(t.elapsed() < Duration::from_secs(3), "a silent backend is cut off after --proxy-timeout");
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "a silent backend is cut off after --proxy-timeout"
+        );
     }
     for _ in 0..20 {
         let (status, body) = request(proxy.port, "GET", "/dying/x", &[], b"");
         assert_eq!(status, 200);
         assert!(body.len() < 100_000, "a truncated response is not padded");
         // Everyone else is still served.
-        assert_eq!(request(proxy.port, "GET", "/good/y", &[], b""), (200, b"ok /good/y".to_vec()));
+        assert_eq!(
+            request(proxy.port, "GET", "/good/y", &[], b""),
+            (200, b"ok /good/y".to_vec())
+        );
     }
     assert!(proxy.alive());
     thread::sleep(Duration::from_millis(300));
     let fds_after = proxy.fds();
-    assert!(fds_after <= fds_before + 4, "fds grew from {fds_before} to {fds_after}");
+    assert!(
+        fds_after <= fds_before + 4,
+        "fds grew from {fds_before} to {fds_after}"
+    );
 }
 
 #[test]
@@ -231,7 +303,12 @@ fn bad_clients_get_clear_errors() {
     s.write_all(b"THIS IS NOT HTTP\r\n\r\n").unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    assert_eq!(parse_response(&out).0, 400, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(
+        parse_response(&out).0,
+        400,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
 
     // Oversized headers.
     let big = "a".repeat(100 * 1024);
@@ -240,11 +317,17 @@ fn bad_clients_get_clear_errors() {
     let _ = s.write_all(format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n").as_bytes());
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    assert_eq!(parse_response(&out).0, 431, "{}", String::from_utf8_lossy(&out[..out.len().min(200)]));
+    assert_eq!(
+        parse_response(&out).0,
+        431,
+        "{}",
+        String::from_utf8_lossy(&out[..out.len().min(200)])
+    );
 
     // Slowloris: headers trickle in; the header timeout (--timeout 1000) closes the connection.
     let mut slow = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let t = Instant::now();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let mut closed = false;
@@ -263,14 +346,22 @@ fn bad_clients_get_clear_errors() {
             break;
         }
     }
-    assert!(closed, "slowloris connection still open after {:?}", t.elapsed());
+    assert!(
+        closed,
+        "slowloris connection still open after {:?}",
+        t.elapsed()
+    );
     assert!(t.elapsed() < Duration::from_secs(3));
 
     // Everyone else is served, and nothing leaked.
     assert_eq!(request(proxy.port, "GET", "/fine", &[], b"").0, 200);
     drop(slow);
     thread::sleep(Duration::from_millis(300));
-    assert!(proxy.fds() <= fds_before + 4, "fds grew from {fds_before} to {}", proxy.fds());
+    assert!(
+        proxy.fds() <= fds_before + 4,
+        "fds grew from {fds_before} to {}",
+        proxy.fds()
+    );
 }
 
 #[test]
@@ -311,7 +402,10 @@ fn pid_file_is_written_and_removed() {
     let written = std::fs::read_to_string(&pid_file).unwrap();
     assert_eq!(written.trim(), proxy.pid().to_string());
     // SIGTERM by PID: a clean exit that removes the pid file.
-    Command::new("kill").args(["-TERM", &proxy.pid().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &proxy.pid().to_string()])
+        .status()
+        .unwrap();
     let status = proxy.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!pid_file.exists());
@@ -320,9 +414,15 @@ fn pid_file_is_written_and_removed() {
 
 #[test]
 fn flags_it_cannot_honour_are_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_oxhub")).args(["proxy", "--storage-backend", "redis"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+        .args(["proxy", "--storage-backend", "redis"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--storage-backend is not supported"));
-    let out = Command::new(env!("CARGO_BIN_EXE_oxhub")).args(["proxy", "--ssl-key", "k.pem"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+        .args(["proxy", "--ssl-key", "k.pem"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""End-to-end test: the real Python JupyterHub drives `oxhub proxy` as its proxy.
+
+Run with the e2e venv (see scripts/e2e-venv.sh):
+
+    .cache/venv-e2e/bin/python tests/e2e/jupyterhub_on_oxhub_proxy.py --oxhub target/debug/oxhub
+
+Standard library only (plus the venv's jupyterhub, which it launches). Everything listens on
+127.0.0.1 on ports picked at run time. The last line printed is
+`jupyterhub-e2e: N passed, N failed`; the exit status is non-zero on any failure.
+"""
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY_SERVER = os.path.join(HERE, "tiny_server.py")
+DRIFT_MARKERS = ("Adding missing", "Updating route", "Deleting stale", "Traceback")
+
+
+class Abort(Exception):
+    """A check failed that later checks depend on."""
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL - {name}" + (f": {detail}" if detail else ""), flush=True)
+        return ok
+
+    def require(self, name, ok, detail=""):
+        if not self.check(name, ok, detail):
+            raise Abort(name)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def free_ports(n):
+    """Distinct free loopback ports (all bound at once, then released)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+# No environment proxies (everything stays on 127.0.0.1) and no redirect following.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def http(method, url, token=None, body=None, timeout=10):
+    """Returns (status, headers, body bytes); never raises on HTTP error statuses."""
+    data = None
+    headers = {}
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"token {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with _OPENER.open(req, timeout=timeout) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def json_or_none(raw):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def proc_state(pid):
+    """Single-letter state from /proc/<pid>/stat, or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # comm may contain spaces/parens: the state follows the last ')'
+    return stat[stat.rfind(")") + 2 :].split()[0]
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def alive(pid):
+    state = proc_state(pid)
+    return state is not None and state != "Z"
+
+
+def kill_pid(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_gone(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return not alive(pid)
+
+
+def terminate_pid(pid, must_contain):
+    """SIGTERM then SIGKILL one process we started, by PID (guarding against PID reuse)."""
+    if pid is None or not alive(pid) or must_contain not in proc_cmdline(pid):
+        return
+    kill_pid(pid, signal.SIGTERM)
+    if not wait_gone(pid, 5):
+        kill_pid(pid, signal.SIGKILL)
+        wait_gone(pid, 5)
+
+
+def tail(path, n):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError as e:
+        return f"(cannot read {path}: {e})"
+
+
+def read_from(path, offset):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
+
+
+# ---------------------------------------------------------------------------- the test
+
+
+def write_config(tmp, oxhub, port, api_port, hub_port, proxy_token, service_token):
+    home_template = os.path.join(tmp, "home", "{username}")
+    config = f"""\
+# generated by tests/e2e/jupyterhub_on_oxhub_proxy.py
+import sys
+
+c.JupyterHub.ip = '127.0.0.1'
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_ip = '127.0.0.1'
+c.JupyterHub.hub_port = {hub_port}
+c.JupyterHub.db_url = {'sqlite:///' + os.path.join(tmp, 'jupyterhub.sqlite')!r}
+c.JupyterHub.cookie_secret_file = {os.path.join(tmp, 'jupyterhub_cookie_secret')!r}
+
+c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'
+c.ConfigurableHTTPProxy.command = [{oxhub!r}, 'proxy']
+c.ConfigurableHTTPProxy.auth_token = {proxy_token!r}
+
+c.JupyterHub.authenticator_class = 'dummy'
+c.Authenticator.allow_all = True
+
+c.JupyterHub.spawner_class = 'simple'
+c.SimpleLocalProcessSpawner.home_dir_template = {home_template!r}
+c.Spawner.cmd = [sys.executable, {TINY_SERVER!r}]
+c.Spawner.start_timeout = 30
+c.Spawner.http_timeout = 30
+
+c.JupyterHub.services = [{{'name': 'e2e', 'api_token': {service_token!r}}}]
+c.JupyterHub.load_roles = [
+    {{
+        'name': 'e2e-admin',
+        'scopes': ['admin:users', 'admin:servers', 'proxy', 'list:users', 'read:users'],
+        'services': ['e2e'],
+    }}
+]
+"""
+    path = os.path.join(tmp, "jupyterhub_config.py")
+    with open(path, "w") as f:
+        f.write(config)
+    return path
+
+
+def find_jupyterhub():
+    exe = os.path.join(os.path.dirname(sys.executable), "jupyterhub")
+    if os.access(exe, os.X_OK):
+        return [exe]
+    found = shutil.which("jupyterhub")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "jupyterhub"]
+
+
+def run(args, c, state):
+    oxhub = os.path.abspath(args.oxhub)
+    c.require("oxhub binary exists", os.access(oxhub, os.X_OK), oxhub)
+
+    tmp = state["tmp"] = tempfile.mkdtemp(prefix="oxhub-jh-e2e-")
+    port, api_port, hub_port = free_ports(3)
+    proxy_token = secrets.token_hex(32)
+    service_token = secrets.token_hex(32)
+    config = write_config(tmp, oxhub, port, api_port, hub_port, proxy_token, service_token)
+    log_path = state["log"] = os.path.join(tmp, "jupyterhub.log")
+    print(f"# tmp={tmp} public={port} api={api_port} hub={hub_port}", flush=True)
+
+    public = f"http://127.0.0.1:{port}"
+    proxy_api = f"http://127.0.0.1:{api_port}/api/routes"
+    hub_url = f"http://127.0.0.1:{hub_port}"
+
+    def hub_api(method, path, body=None, timeout=30):
+        return http(method, f"{public}/hub/api/{path}", service_token, body, timeout)
+
+    def proxy_routes():
+        status, _, raw = http("GET", proxy_api, proxy_token)
+        return status, json_or_none(raw)
+
+    # --- start the hub ------------------------------------------------------------
+    env = dict(os.environ)
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        env.pop(var, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    log_file = open(log_path, "wb")
+    hub = subprocess.Popen(
+        find_jupyterhub() + ["-f", config],
+        cwd=tmp,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log_file.close()
+    state["hub"] = hub
+
+    deadline = time.monotonic() + 60
+    health = None
+    while time.monotonic() < deadline and hub.poll() is None:
+        try:
+            health = http("GET", f"{public}/hub/health", timeout=5)[0]
+        except OSError:
+            health = None
+        if health == 200:
+            break
+        time.sleep(0.25)
+    c.require(
+        "hub /hub/health answers 200 through the public proxy port",
+        health == 200,
+        f"last status {health}, hub exit code {hub.poll()}",
+    )
+
+    pid_file = os.path.join(tmp, "jupyterhub-proxy.pid")
+    proxy_pid = None
+    try:
+        with open(pid_file) as f:
+            proxy_pid = int(f.read().strip())
+    except (OSError, ValueError) as e:
+        c.require("jupyterhub-proxy.pid readable", False, str(e))
+    state["proxy_pid"] = proxy_pid
+    c.check(
+        "proxy pid file names a running oxhub proxy",
+        alive(proxy_pid) and "oxhub" in proc_cmdline(proxy_pid),
+        f"pid {proxy_pid}: {proc_cmdline(proxy_pid)!r}",
+    )
+
+    # --- user + server ------------------------------------------------------------
+    status, _, raw = hub_api("POST", "users/alice")
+    c.require("POST /hub/api/users/alice -> 201", status == 201, f"{status} {raw[:300]!r}")
+
+    status, _, raw = hub_api("POST", "users/alice/server")
+    c.require("POST /hub/api/users/alice/server -> 201/202", status in (201, 202), f"{status} {raw[:300]!r}")
+
+    ready = False
+    user = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, _, raw = hub_api("GET", "users/alice")
+        user = json_or_none(raw) if status == 200 else None
+        server = (user or {}).get("servers", {}).get("")
+        if server and server.get("ready"):
+            ready = True
+            break
+        time.sleep(0.25)
+    c.require("alice's server becomes ready", ready, f"last user model {user!r}")
+    tiny_pid = ((user["servers"][""].get("state") or {}).get("pid"))
+    state["tiny_pid"] = tiny_pid
+
+    status, _, raw = http("GET", f"{public}/user/alice/some/path?x=1")
+    body = json_or_none(raw) or {}
+    c.check("GET /user/alice/some/path through the proxy -> 200", status == 200, f"{status} {raw[:300]!r}")
+    c.check(
+        "response comes from alice's tiny server",
+        body.get("server") == "tiny"
+        and body.get("user") == "alice"
+        and str(body.get("path", "")).startswith("/user/alice/some/path"),
+        repr(body),
+    )
+
+    # --- routing table on the proxy API and through the hub -----------------------
+    status, routes = proxy_routes()
+    c.check("GET /api/routes on the oxhub proxy API -> 200", status == 200 and isinstance(routes, dict), f"{status} {routes!r}")
+    routes = routes if isinstance(routes, dict) else {}
+    root = routes.get("/") or {}
+    c.check(
+        "proxy route / -> hub",
+        root.get("hub") is True and root.get("jupyterhub") is True and root.get("target") == hub_url,
+        f"{root!r} (expected target {hub_url})",
+    )
+    alice = routes.get("/user/alice") or {}
+    c.check(
+        "proxy route /user/alice -> alice's server",
+        alice.get("user") == "alice"
+        and alice.get("server_name") == ""
+        and alice.get("jupyterhub") is True
+        and str(alice.get("target", "")).startswith("http://127.0.0.1:"),
+        f"{alice!r} (all routes: {sorted(routes)})",
+    )
+
+    status, _, raw = hub_api("GET", "proxy")
+    hub_routes = json_or_none(raw)
+    c.check("GET /hub/api/proxy -> 200", status == 200 and isinstance(hub_routes, dict), f"{status} {raw[:300]!r}")
+    hub_routes = hub_routes if isinstance(hub_routes, dict) else {}
+    expected = {
+        "/": ("/", root.get("target"), {"hub": True}),
+        "/user/alice/": ("/user/alice", alice.get("target"), {"user": "alice", "server_name": ""}),
+    }
+    for routespec, (chp_path, target, data) in expected.items():
+        r = hub_routes.get(routespec) or {}
+        rdata = r.get("data") or {}
+        c.check(
+            f"hub sees proxy route {routespec}",
+            r.get("routespec") == routespec
+            and r.get("target") == target
+            and chp_path in routes
+            and all(rdata.get(k) == v for k, v in data.items()),
+            f"{r!r}",
+        )
+
+    # --- check_routes finds no drift ----------------------------------------------
+    offset = os.path.getsize(log_path)
+    status, _, raw = hub_api("POST", "proxy")
+    c.check("POST /hub/api/proxy (check_routes) -> 200", status == 200, f"{status} {raw[:300]!r}")
+    time.sleep(2)
+    new_log = read_from(log_path, offset)
+    drift = [line for line in new_log.splitlines() if any(m in line for m in DRIFT_MARKERS)]
+    c.check("check_routes reports no route drift", not drift, "\n" + "\n".join(drift[:20]))
+
+    # --- stop the server ----------------------------------------------------------
+    status, _, raw = hub_api("DELETE", "users/alice/server")
+    c.check("DELETE /hub/api/users/alice/server -> 202/204", status in (202, 204), f"{status} {raw[:300]!r}")
+    stopped = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, _, raw = hub_api("GET", "users/alice")
+        user = json_or_none(raw) if status == 200 else None
+        if user is not None and "" not in (user.get("servers") or {}):
+            stopped = True
+            break
+        time.sleep(0.25)
+    c.check("alice's server stops", stopped, f"last user model {user!r}")
+    status, routes = proxy_routes()
+    c.check(
+        "/user/alice removed from the proxy's routes",
+        status == 200 and isinstance(routes, dict) and "/user/alice" not in routes and "/" in routes,
+        f"{status} {routes!r}",
+    )
+    if tiny_pid:
+        c.check("tiny server process exited", wait_gone(tiny_pid, 10), f"pid {tiny_pid} still running")
+
+    # --- shut the hub down: the proxy must go with it -----------------------------
+    kill_pid(hub.pid, signal.SIGTERM)
+    try:
+        code = hub.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        code = None
+    c.check("jupyterhub exits within 30 s of SIGTERM", code is not None, "still running")
+    if proxy_pid:
+        # JupyterHub sends SIGTERM to the proxy during cleanup but does not wait for it;
+        # allow a short grace period for the proxy to finish exiting.
+        t0 = time.monotonic()
+        gone = wait_gone(proxy_pid, 5)
+        took = time.monotonic() - t0
+        detail = f"pid {proxy_pid} state {proc_state(proxy_pid)!r}: {proc_cmdline(proxy_pid)!r}"
+        if not gone and "oxhub" in proc_cmdline(proxy_pid):
+            kill_pid(proxy_pid, signal.SIGKILL)
+        c.check(f"oxhub proxy exited with the hub ({took:.1f}s after hub exit)", gone, detail)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--oxhub", default="target/debug/oxhub", help="path to the oxhub binary")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir even on success")
+    args = parser.parse_args()
+
+    c = Checks()
+    state = {"tmp": None, "log": None, "hub": None, "proxy_pid": None, "tiny_pid": None}
+    try:
+        run(args, c, state)
+    except Abort:
+        pass
+    except Exception:
+        c.check("test ran without an unexpected exception", False, "\n" + traceback.format_exc())
+    finally:
+        hub = state["hub"]
+        if hub is not None and hub.poll() is None:
+            kill_pid(hub.pid, signal.SIGTERM)
+            try:
+                hub.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                kill_pid(hub.pid, signal.SIGKILL)
+                hub.wait(timeout=10)
+        terminate_pid(state["proxy_pid"], "oxhub")
+        terminate_pid(state["tiny_pid"], "tiny_server")
+        if c.failed and state["log"]:
+            print(f"---- last 80 lines of {state['log']} ----")
+            print(tail(state["log"], 80), end="")
+            print("---- end of hub log ----")
+        if state["tmp"]:
+            if c.failed or args.keep:
+                print(f"# kept {state['tmp']}")
+            else:
+                shutil.rmtree(state["tmp"], ignore_errors=True)
+
+    print(f"jupyterhub-e2e: {c.passed} passed, {c.failed} failed", flush=True)
+    return 1 if c.failed or c.passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
