@@ -45,6 +45,7 @@ async fn main() {
             )
             .await
         }
+        Some("table-insert") => table_insert(arg(&args, "--count", "100000").parse().unwrap()),
         Some("post-routes") => {
             post_routes(
                 &arg(&args, "--api", ""),
@@ -132,11 +133,43 @@ async fn ws_rtt(url: &str, conns: usize, seconds: u64) {
     );
 }
 
-/// Open `count` websocket connections, check one echo on each, hold them `hold` seconds.
+/// Insert `count` routes straight into oxhub's routing table (what a proxy restart re-adds),
+/// then look each one up once; prints both times.
+fn table_insert(count: usize) {
+    let table = oxhub_proxy::table::RouteTable::default();
+    let start = Instant::now();
+    for i in 0..count {
+        let target =
+            oxhub_proxy::table::Target::parse(&format!("http://127.0.0.1:{}", 10000 + i % 50000))
+                .unwrap();
+        let mut data = serde_json::Map::new();
+        data.insert("user".into(), serde_json::Value::String(format!("u{i}")));
+        table.add(format!("/user/u{i}"), target, data);
+    }
+    let inserted = start.elapsed();
+    let start = Instant::now();
+    for i in 0..count {
+        assert!(table.lookup(&format!("/user/u{i}/lab/tree")).is_some());
+    }
+    println!(
+        "table_insert {count} routes in {:.3} s; {count} lookups in {:.3} s",
+        inserted.as_secs_f64(),
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// Open `count` websocket connections, check one echo on every 1000th, hold them `hold`
+/// seconds. Stops at the first connection that fails and says how many were open.
 async fn ws_idle(url: &str, count: usize, hold: u64) {
     let mut conns = Vec::with_capacity(count);
     for i in 0..count {
-        let mut ws = connect(url).await;
+        let mut ws = match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => ws,
+            Err(e) => {
+                println!("ws_idle_failed after {i} connections: {e}");
+                return;
+            }
+        };
         if i % 1000 == 0 {
             ws.send(Message::text("ping")).await.unwrap();
             let _ = ws.next().await;

@@ -1,5 +1,10 @@
 //! The one integration test binary: runs the real `oxhub` executable.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod config;
 mod proxy;
