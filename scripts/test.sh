@@ -23,15 +23,18 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with
 echo "== cargo test (unit, corpus, property, Python bridge, CLI and proxy integration tests)"
 cargo test --workspace --locked
 
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+oxhub="$target_dir/debug/oxhub"
+
 echo "== configurable-http-proxy conformance: the same test against oxhub proxy and CHP 5.3.0"
 chp="$root/.cache/chp/node_modules/configurable-http-proxy/bin/configurable-http-proxy"
 if [ ! -x "$chp" ]; then
   mkdir -p .cache/chp
   (cd .cache/chp && npm install --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0)
 fi
-python3 tests/proxy/conformance.py -- "$root/target/debug/oxhub" proxy
+python3 tests/proxy/conformance.py -- "$oxhub" proxy
 python3 tests/proxy/conformance.py -- node "$chp"
 
 echo "== JupyterHub 6.1.1 running on oxhub proxy"
 bash scripts/e2e-venv.sh
-.cache/venv-e2e/bin/python tests/e2e/jupyterhub_on_oxhub_proxy.py --oxhub "$root/target/debug/oxhub"
+.cache/venv-e2e/bin/python tests/e2e/jupyterhub_on_oxhub_proxy.py --oxhub "$oxhub"
