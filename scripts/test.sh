@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm; configurable-http-proxy 5.3.0 (npm) and
+# python3 (+venv), openssl, Node.js/npm, PostgreSQL; configurable-http-proxy 5.3.0 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -20,7 +20,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with rustup)"; exit 1; }
 
-echo "== cargo test (unit, corpus, property, Python bridge, CLI and proxy integration tests)"
+echo "== PostgreSQL for the store suite"
+pg_dir=$(mktemp -d)
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+OXHUB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pg_dir/pg" "$pg_port")
+export OXHUB_TEST_POSTGRES_URL
+trap 'bash scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
+
+echo "== cargo test (unit, corpus, property, Python bridge, store on SQLite and PostgreSQL, CLI and proxy integration tests)"
 cargo test --workspace --locked
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')

@@ -1,0 +1,9 @@
+//! oxhub's model: the vocabulary every other crate shares, with no I/O.
+//!
+//! - [`names`]: validated newtypes for user, group, service, server and role names, parsed
+//!   once at the edge.
+//! - [`scope`]: JupyterHub's RBAC scope engine (`shared/reference/scopes.md`): the scope
+//!   table, filters, expansion, intersection and the access check.
+
+pub mod names;
+pub mod scope;

@@ -1,0 +1,978 @@
+//! The hub's state in SQL: SQLite by default (one file, WAL), PostgreSQL for production. The only
+//! crate that contains SQL. Each public method is one unit of work; methods that write more than
+//! one row run in one transaction, so a failure leaves nothing half-written.
+//!
+//! One implementation serves both databases through sqlx's `Any` driver: the queries are the SQL
+//! both dialects share (`$n` placeholders, `RETURNING`), and only the schema (`migrations.rs`)
+//! is written per dialect. Timestamps are milliseconds since the Unix epoch.
+
+pub mod migrations;
+
+use serde_json::Value as Json;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The one error type of the store layer. Callers never parse SQL error text.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("invalid database URL {url:?}: {why}")]
+    BadUrl { url: String, why: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database content is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A SQLAlchemy-style URL (`sqlite:///jupyterhub.sqlite`, `postgresql://u:p@h/db`) as sqlx wants it.
+pub fn sqlx_url(db_url: &str) -> Result<(String, Dialect)> {
+    let bad = |why: &str| StoreError::BadUrl {
+        url: db_url.to_owned(),
+        why: why.to_owned(),
+    };
+    if let Some(rest) = db_url.strip_prefix("sqlite://") {
+        // sqlite:///relative.sqlite → "relative.sqlite"; sqlite:////abs/path → "/abs/path".
+        let path = rest.strip_prefix('/').unwrap_or(rest);
+        let (path, query) = path
+            .split_once('?')
+            .map_or((path, None), |(p, q)| (p, Some(q)));
+        if path.is_empty() || path == ":memory:" {
+            return Ok(("sqlite::memory:".into(), Dialect::Sqlite));
+        }
+        let mut url = format!("sqlite://{path}?mode=rwc");
+        if let Some(q) = query {
+            url.push('&');
+            url.push_str(q);
+        }
+        return Ok((url, Dialect::Sqlite));
+    }
+    for scheme in [
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg2://",
+        "postgresql+psycopg://",
+        "postgresql+asyncpg://",
+    ] {
+        if let Some(rest) = db_url.strip_prefix(scheme) {
+            return Ok((format!("postgres://{rest}"), Dialect::Postgres));
+        }
+    }
+    if db_url.starts_with("mysql") {
+        return Err(bad(
+            "MySQL is not supported yet; use sqlite:/// or postgresql://",
+        ));
+    }
+    Err(bad("expected sqlite:///PATH or postgresql://..."))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+    pub created: i64,
+    pub last_activity: Option<i64>,
+    /// Encrypted by the caller; the store never sees it in clear.
+    pub auth_state: Option<Vec<u8>>,
+    pub cookie_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    pub offset: i64,
+    pub limit: i64,
+    /// Only users whose name contains this.
+    pub name_filter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub properties: Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRow {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+    pub from_config: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    User(String),
+    Service(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewToken {
+    pub prefix: String,
+    /// A hash of the whole token; the token itself is never stored.
+    pub hash: String,
+    pub owner: Owner,
+    pub scopes: Vec<String>,
+    pub note: String,
+    pub expires_at: Option<i64>,
+    pub session_id: Option<String>,
+    pub oauth_client: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub prefix: String,
+    pub hash: String,
+    pub owner: Owner,
+    pub scopes: Vec<String>,
+    pub note: String,
+    pub created: i64,
+    pub expires_at: Option<i64>,
+    pub last_activity: Option<i64>,
+    pub session_id: Option<String>,
+    pub oauth_client: Option<String>,
+}
+
+/// Which kind of member a role assignment is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+    Service,
+}
+
+impl MemberKind {
+    fn tables(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            MemberKind::User => ("users", "user_role_map", "user_id"),
+            MemberKind::Group => ("groups", "group_role_map", "group_id"),
+            MemberKind::Service => ("services", "service_role_map", "service_id"),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+fn json_list(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("list column: {e}")))
+}
+
+fn to_json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+const USER_COLUMNS: &str = "id, name, admin, created, last_activity, auth_state, cookie_id";
+
+fn user_row(r: &AnyRow) -> Result<UserRow> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        admin: r.try_get::<i64, _>("admin")? != 0,
+        created: r.try_get("created")?,
+        last_activity: r.try_get("last_activity")?,
+        auth_state: r.try_get("auth_state")?,
+        cookie_id: r.try_get("cookie_id")?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "t.id, t.prefix, t.hash, u.name AS user_name, s.name AS service_name, t.scopes, t.note, t.created, t.expires_at, t.last_activity, t.session_id, t.oauth_client";
+const TOKEN_FROM: &str = "api_tokens t LEFT JOIN users u ON u.id = t.user_id LEFT JOIN services s ON s.id = t.service_id";
+
+fn token_row(r: &AnyRow) -> Result<TokenRow> {
+    let user: Option<String> = r.try_get("user_name")?;
+    let service: Option<String> = r.try_get("service_name")?;
+    let owner = match (user, service) {
+        (Some(u), None) => Owner::User(u),
+        (None, Some(s)) => Owner::Service(s),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "token without exactly one owner".into(),
+            ))
+        }
+    };
+    let scopes: String = r.try_get("scopes")?;
+    Ok(TokenRow {
+        id: r.try_get("id")?,
+        prefix: r.try_get("prefix")?,
+        hash: r.try_get("hash")?,
+        owner,
+        scopes: json_list(&scopes)?,
+        note: r.try_get("note")?,
+        created: r.try_get("created")?,
+        expires_at: r.try_get("expires_at")?,
+        last_activity: r.try_get("last_activity")?,
+        session_id: r.try_get("session_id")?,
+        oauth_client: r.try_get("oauth_client")?,
+    })
+}
+
+impl Store {
+    /// Connect to `db_url` (SQLAlchemy spelling accepted) and apply pending migrations.
+    pub async fn open(db_url: &str) -> Result<Store> {
+        let store = Store::connect(db_url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connect without migrating (for `upgrade-db`, which backs up first).
+    pub async fn connect(db_url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, dialect) = sqlx_url(db_url)?;
+        // An in-memory SQLite database lives as long as its one connection.
+        let max = if url == "sqlite::memory:" { 1 } else { 8 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(&url)
+            .await?;
+        if dialect == Dialect::Sqlite && url != "sqlite::memory:" {
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await?;
+        }
+        Ok(Store { pool, dialect })
+    }
+
+    /// Run one statement outside the typed API (administration: creating test databases).
+    pub async fn raw_execute(&self, sql: &str) -> Result<()> {
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The schema version, 0 for an empty database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT MAX(version) AS v FROM schema_version")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("v")?.unwrap_or(0))
+    }
+
+    /// Apply every migration step newer than the database, each in its own transaction.
+    pub async fn migrate(&self) -> Result<i64> {
+        let mut current = self.schema_version().await?;
+        let start = current;
+        for step in migrations::STEPS.iter().filter(|s| s.version > start) {
+            let mut tx = self.pool.begin().await?;
+            for statement in step
+                .sql(self.dialect)
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind(step.version)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(
+                "database migrated to version {} ({})",
+                step.version,
+                step.description
+            );
+            current = step.version;
+        }
+        Ok(current)
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(
+        &self,
+        name: &str,
+        admin: bool,
+        cookie_id: &str,
+        now: i64,
+    ) -> Result<UserRow> {
+        let sql = format!("INSERT INTO users (name, admin, created, cookie_id) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .bind(i64::from(admin))
+            .bind(now)
+            .bind(cookie_id)
+            .fetch_one(&self.pool)
+            .await?;
+        user_row(&row)
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// A page of users by name, and the total matching.
+    pub async fn users(&self, q: &UserQuery) -> Result<(Vec<UserRow>, i64)> {
+        let pattern = q.name_filter.as_deref().map(|f| {
+            format!(
+                "%{}%",
+                f.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        let (where_sql, count_sql) = match &pattern {
+            Some(_) => (
+                format!("SELECT {USER_COLUMNS} FROM users WHERE name LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2 OFFSET $3"),
+                "SELECT COUNT(*) AS n FROM users WHERE name LIKE $1 ESCAPE '\\'".to_owned(),
+            ),
+            None => (format!("SELECT {USER_COLUMNS} FROM users ORDER BY name LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS n FROM users".to_owned()),
+        };
+        let mut tx = self.pool.begin().await?;
+        let (rows, total) = match &pattern {
+            Some(p) => {
+                let rows = sqlx::query(&where_sql)
+                    .bind(p)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let total: i64 = sqlx::query(&count_sql)
+                    .bind(p)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                (rows, total)
+            }
+            None => {
+                let rows = sqlx::query(&where_sql)
+                    .bind(q.limit)
+                    .bind(q.offset)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let total: i64 = sqlx::query(&count_sql)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                (rows, total)
+            }
+        };
+        tx.commit().await?;
+        Ok((rows.iter().map(user_row).collect::<Result<_>>()?, total))
+    }
+
+    pub async fn set_admin(&self, name: &str, admin: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
+            .bind(i64::from(admin))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Rename a user: `NotFound` if `old` is missing, `Conflict` if `new` exists. Tokens, groups
+    /// and roles follow (they refer to the user by id).
+    pub async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET name = $1 WHERE name = $2")
+            .bind(new)
+            .bind(old)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Delete a user with their tokens, group memberships and role assignments.
+    pub async fn delete_user(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query("SELECT id FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("id"))
+            .transpose()?;
+        let Some(id) = id else {
+            return Err(StoreError::NotFound);
+        };
+        // Explicit deletes as well as ON DELETE CASCADE, so the result does not depend on SQLite's
+        // foreign_keys pragma.
+        for table in ["api_tokens", "user_group_map", "user_role_map"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record activity; stored values only move forward.
+    pub async fn touch_user(&self, name: &str, when: i64) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET last_activity = $1 WHERE name = $2 AND (last_activity IS NULL OR last_activity < $3)")
+            .bind(when)
+            .bind(name)
+            .bind(when)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 && self.user(name).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn set_auth_state(&self, name: &str, encrypted: Option<&[u8]>) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET auth_state = $1 WHERE name = $2")
+            .bind(encrypted.map(<[u8]>::to_vec))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    // ---- groups ----
+
+    pub async fn create_group(&self, name: &str, properties: &Json) -> Result<GroupRow> {
+        let row = sqlx::query(
+            "INSERT INTO groups (name, properties) VALUES ($1, $2) RETURNING id, name, properties",
+        )
+        .bind(name)
+        .bind(to_json_text(properties))
+        .fetch_one(&self.pool)
+        .await?;
+        group_row(&row)
+    }
+
+    pub async fn group(&self, name: &str) -> Result<Option<GroupRow>> {
+        let row = sqlx::query("SELECT id, name, properties FROM groups WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(group_row).transpose()
+    }
+
+    pub async fn groups(&self, offset: i64, limit: i64) -> Result<(Vec<GroupRow>, i64)> {
+        let rows =
+            sqlx::query("SELECT id, name, properties FROM groups ORDER BY name LIMIT $1 OFFSET $2")
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM groups")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok((rows.iter().map(group_row).collect::<Result<_>>()?, total))
+    }
+
+    pub async fn set_group_properties(&self, name: &str, properties: &Json) -> Result<()> {
+        let done = sqlx::query("UPDATE groups SET properties = $1 WHERE name = $2")
+            .bind(to_json_text(properties))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn delete_group(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let id = self.id_of(&mut tx, "groups", name).await?;
+        for table in ["user_group_map", "group_role_map"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE group_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM groups WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Add users to a group, all or none: `NotFound` if the group or any user is missing.
+    pub async fn add_group_members(&self, group: &str, users: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let gid = self.id_of(&mut tx, "groups", group).await?;
+        for user in users {
+            let uid = self.id_of(&mut tx, "users", user).await?;
+            let exists = sqlx::query(
+                "SELECT 1 AS x FROM user_group_map WHERE user_id = $1 AND group_id = $2",
+            )
+            .bind(uid)
+            .bind(gid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if exists.is_none() {
+                sqlx::query("INSERT INTO user_group_map (user_id, group_id) VALUES ($1, $2)")
+                    .bind(uid)
+                    .bind(gid)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn remove_group_members(&self, group: &str, users: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let gid = self.id_of(&mut tx, "groups", group).await?;
+        for user in users {
+            let uid = self.id_of(&mut tx, "users", user).await?;
+            sqlx::query("DELETE FROM user_group_map WHERE user_id = $1 AND group_id = $2")
+                .bind(uid)
+                .bind(gid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn group_members(&self, group: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT u.name AS name FROM users u JOIN user_group_map m ON m.user_id = u.id JOIN groups g ON g.id = m.group_id WHERE g.name = $1 ORDER BY u.name")
+            .bind(group)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(StoreError::from))
+            .collect()
+    }
+
+    pub async fn user_groups(&self, user: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT g.name AS name FROM groups g JOIN user_group_map m ON m.group_id = g.id JOIN users u ON u.id = m.user_id WHERE u.name = $1 ORDER BY g.name")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(StoreError::from))
+            .collect()
+    }
+
+    // ---- services ----
+
+    /// Create or update a service by name.
+    pub async fn upsert_service(
+        &self,
+        name: &str,
+        admin: bool,
+        from_config: bool,
+    ) -> Result<ServiceRow> {
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT id FROM services WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let row = match existing {
+            Some(_) => {
+                sqlx::query("UPDATE services SET admin = $1, from_config = $2 WHERE name = $3 RETURNING id, name, admin, from_config")
+                    .bind(i64::from(admin))
+                    .bind(i64::from(from_config))
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            None => {
+                sqlx::query("INSERT INTO services (name, admin, from_config) VALUES ($1, $2, $3) RETURNING id, name, admin, from_config")
+                    .bind(name)
+                    .bind(i64::from(admin))
+                    .bind(i64::from(from_config))
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        tx.commit().await?;
+        service_row(&row)
+    }
+
+    pub async fn services(&self) -> Result<Vec<ServiceRow>> {
+        let rows = sqlx::query("SELECT id, name, admin, from_config FROM services ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(service_row).collect()
+    }
+
+    pub async fn delete_service(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let id = self.id_of(&mut tx, "services", name).await?;
+        for table in ["api_tokens", "service_role_map"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE service_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM services WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- roles ----
+
+    /// Create or update a role's description and scopes.
+    pub async fn upsert_role(
+        &self,
+        name: &str,
+        description: &str,
+        scopes: &[String],
+    ) -> Result<RoleRow> {
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT id FROM roles WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let row = if existing.is_some() {
+            sqlx::query("UPDATE roles SET description = $1, scopes = $2 WHERE name = $3 RETURNING id, name, description, scopes")
+                .bind(description)
+                .bind(to_json_text(scopes))
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?
+        } else {
+            sqlx::query("INSERT INTO roles (name, description, scopes) VALUES ($1, $2, $3) RETURNING id, name, description, scopes")
+                .bind(name)
+                .bind(description)
+                .bind(to_json_text(scopes))
+                .fetch_one(&mut *tx)
+                .await?
+        };
+        tx.commit().await?;
+        role_row(&row)
+    }
+
+    pub async fn roles(&self) -> Result<Vec<RoleRow>> {
+        let rows = sqlx::query("SELECT id, name, description, scopes FROM roles ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(role_row).collect()
+    }
+
+    pub async fn delete_role(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let id = self.id_of(&mut tx, "roles", name).await?;
+        for table in ["user_role_map", "group_role_map", "service_role_map"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE role_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM roles WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Make the role's members of `kind` exactly `members` (load_roles is authoritative), all or
+    /// none: `NotFound` if the role or any member is missing.
+    pub async fn set_role_members(
+        &self,
+        role: &str,
+        kind: MemberKind,
+        members: &[String],
+    ) -> Result<()> {
+        let (table, map, column) = kind.tables();
+        let mut tx = self.pool.begin().await?;
+        let rid = self.id_of(&mut tx, "roles", role).await?;
+        let mut ids = Vec::with_capacity(members.len());
+        for m in members {
+            ids.push(self.id_of(&mut tx, table, m).await?);
+        }
+        sqlx::query(&format!("DELETE FROM {map} WHERE role_id = $1"))
+            .bind(rid)
+            .execute(&mut *tx)
+            .await?;
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            sqlx::query(&format!(
+                "INSERT INTO {map} ({column}, role_id) VALUES ($1, $2)"
+            ))
+            .bind(id)
+            .bind(rid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Grant one role to one member (idempotent).
+    pub async fn grant_role(&self, role: &str, kind: MemberKind, member: &str) -> Result<()> {
+        let (table, map, column) = kind.tables();
+        let mut tx = self.pool.begin().await?;
+        let rid = self.id_of(&mut tx, "roles", role).await?;
+        let mid = self.id_of(&mut tx, table, member).await?;
+        let exists = sqlx::query(&format!(
+            "SELECT 1 AS x FROM {map} WHERE {column} = $1 AND role_id = $2"
+        ))
+        .bind(mid)
+        .bind(rid)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            sqlx::query(&format!(
+                "INSERT INTO {map} ({column}, role_id) VALUES ($1, $2)"
+            ))
+            .bind(mid)
+            .bind(rid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn role_members(&self, role: &str, kind: MemberKind) -> Result<Vec<String>> {
+        let (table, map, column) = kind.tables();
+        let sql = format!("SELECT x.name AS name FROM {table} x JOIN {map} m ON m.{column} = x.id JOIN roles r ON r.id = m.role_id WHERE r.name = $1 ORDER BY x.name");
+        let rows = sqlx::query(&sql).bind(role).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| r.try_get("name").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// A user's roles: direct ones and those of every group they are in.
+    pub async fn user_roles(&self, user: &str) -> Result<Vec<RoleRow>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT r.id AS id, r.name AS name, r.description AS description, r.scopes AS scopes FROM roles r \
+             WHERE r.id IN (SELECT m.role_id FROM user_role_map m JOIN users u ON u.id = m.user_id WHERE u.name = $1) \
+                OR r.id IN (SELECT gr.role_id FROM group_role_map gr JOIN user_group_map ug ON ug.group_id = gr.group_id \
+                            JOIN users u2 ON u2.id = ug.user_id WHERE u2.name = $2) \
+             ORDER BY name",
+        )
+        .bind(user)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(role_row).collect()
+    }
+
+    // ---- tokens ----
+
+    pub async fn insert_token(&self, t: &NewToken, now: i64) -> Result<TokenRow> {
+        let mut tx = self.pool.begin().await?;
+        let (user_id, service_id) = match &t.owner {
+            Owner::User(name) => (Some(self.id_of(&mut tx, "users", name).await?), None),
+            Owner::Service(name) => (None, Some(self.id_of(&mut tx, "services", name).await?)),
+        };
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (prefix, hash, user_id, service_id, scopes, note, created, expires_at, session_id, oauth_client) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(&t.prefix)
+        .bind(&t.hash)
+        .bind(user_id)
+        .bind(service_id)
+        .bind(to_json_text(&t.scopes))
+        .bind(&t.note)
+        .bind(now)
+        .bind(t.expires_at)
+        .bind(t.session_id.as_deref())
+        .bind(t.oauth_client.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM {TOKEN_FROM} WHERE t.id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        token_row(&row)
+    }
+
+    /// The unexpired tokens with this prefix (the caller compares hashes).
+    pub async fn tokens_by_prefix(&self, prefix: &str, now: i64) -> Result<Vec<TokenRow>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM {TOKEN_FROM} WHERE t.prefix = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)");
+        let rows = sqlx::query(&sql)
+            .bind(prefix)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    pub async fn tokens_of(&self, owner: &Owner) -> Result<Vec<TokenRow>> {
+        let (cond, name) = match owner {
+            Owner::User(n) => ("u.name = $1", n),
+            Owner::Service(n) => ("s.name = $1", n),
+        };
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM {TOKEN_FROM} WHERE {cond} ORDER BY t.id");
+        let rows = sqlx::query(&sql).bind(name).fetch_all(&self.pool).await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    pub async fn delete_token(&self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Delete every token of a login session (logout).
+    pub async fn delete_session_tokens(&self, session_id: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM api_tokens WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    pub async fn touch_token(&self, id: i64, when: i64) -> Result<()> {
+        sqlx::query("UPDATE api_tokens SET last_activity = $1 WHERE id = $2 AND (last_activity IS NULL OR last_activity < $3)")
+            .bind(when)
+            .bind(id)
+            .bind(when)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Delete expired tokens; returns how many.
+    pub async fn purge_expired_tokens(&self, now: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at <= $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn id_of(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        table: &str,
+        name: &str,
+    ) -> Result<i64> {
+        let row = sqlx::query(&format!("SELECT id FROM {table} WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match row {
+            Some(r) => Ok(r.try_get("id")?),
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
+fn group_row(r: &AnyRow) -> Result<GroupRow> {
+    let props: String = r.try_get("properties")?;
+    Ok(GroupRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        properties: serde_json::from_str(&props)
+            .map_err(|e| StoreError::Corrupt(format!("group properties: {e}")))?,
+    })
+}
+
+fn service_row(r: &AnyRow) -> Result<ServiceRow> {
+    Ok(ServiceRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        admin: r.try_get::<i64, _>("admin")? != 0,
+        from_config: r.try_get::<i64, _>("from_config")? != 0,
+    })
+}
+
+fn role_row(r: &AnyRow) -> Result<RoleRow> {
+    let scopes: String = r.try_get("scopes")?;
+    Ok(RoleRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        scopes: json_list(&scopes)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlalchemy_urls() {
+        assert_eq!(
+            sqlx_url("sqlite:///jupyterhub.sqlite").unwrap(),
+            (
+                "sqlite://jupyterhub.sqlite?mode=rwc".into(),
+                Dialect::Sqlite
+            )
+        );
+        assert_eq!(
+            sqlx_url("sqlite:////srv/hub/j.sqlite").unwrap().0,
+            "sqlite:///srv/hub/j.sqlite?mode=rwc"
+        );
+        assert_eq!(sqlx_url("sqlite:///:memory:").unwrap().0, "sqlite::memory:");
+        assert_eq!(
+            sqlx_url("postgresql+psycopg2://u:p@db/hub").unwrap(),
+            ("postgres://u:p@db/hub".into(), Dialect::Postgres)
+        );
+        assert!(sqlx_url("mysql://x").is_err());
+        assert!(sqlx_url("oracle://x").is_err());
+    }
+}
