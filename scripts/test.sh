@@ -22,6 +22,7 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with
 
 echo "== PostgreSQL for the store suite"
 pg_dir=$(mktemp -d)
+chmod 755 "$pg_dir"   # the postgres user must reach its data directory
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 OXHUB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pg_dir/pg" "$pg_port")
 export OXHUB_TEST_POSTGRES_URL

@@ -272,6 +272,16 @@ impl Store {
         Ok(Store { pool, dialect })
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so a concurrent writer waits on the busy timeout instead of failing when a
+    /// read transaction tries to upgrade.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Run one statement outside the typed API (administration: creating test databases).
     pub async fn raw_execute(&self, sql: &str) -> Result<()> {
         sqlx::query(sql).execute(&self.pool).await?;
@@ -302,7 +312,7 @@ impl Store {
         let mut current = self.schema_version().await?;
         let start = current;
         for step in migrations::STEPS.iter().filter(|s| s.version > start) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for statement in step
                 .sql(self.dialect)
                 .split(';')
@@ -372,7 +382,7 @@ impl Store {
             ),
             None => (format!("SELECT {USER_COLUMNS} FROM users ORDER BY name LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS n FROM users".to_owned()),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await?; // read-only
         let (rows, total) = match &pattern {
             Some(p) => {
                 let rows = sqlx::query(&where_sql)
@@ -433,7 +443,7 @@ impl Store {
 
     /// Delete a user with their tokens, group memberships and role assignments.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: Option<i64> = sqlx::query("SELECT id FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -533,7 +543,7 @@ impl Store {
     }
 
     pub async fn delete_group(&self, name: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = self.id_of(&mut tx, "groups", name).await?;
         for table in ["user_group_map", "group_role_map"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE group_id = $1"))
@@ -551,7 +561,7 @@ impl Store {
 
     /// Add users to a group, all or none: `NotFound` if the group or any user is missing.
     pub async fn add_group_members(&self, group: &str, users: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let gid = self.id_of(&mut tx, "groups", group).await?;
         for user in users {
             let uid = self.id_of(&mut tx, "users", user).await?;
@@ -575,7 +585,7 @@ impl Store {
     }
 
     pub async fn remove_group_members(&self, group: &str, users: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let gid = self.id_of(&mut tx, "groups", group).await?;
         for user in users {
             let uid = self.id_of(&mut tx, "users", user).await?;
@@ -618,7 +628,7 @@ impl Store {
         admin: bool,
         from_config: bool,
     ) -> Result<ServiceRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT id FROM services WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -652,8 +662,28 @@ impl Store {
         rows.iter().map(service_row).collect()
     }
 
+    pub async fn service(&self, name: &str) -> Result<Option<ServiceRow>> {
+        let row = sqlx::query("SELECT id, name, admin, from_config FROM services WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(service_row).transpose()
+    }
+
+    /// A service's roles.
+    pub async fn service_roles(&self, name: &str) -> Result<Vec<RoleRow>> {
+        let rows = sqlx::query(
+            "SELECT r.id AS id, r.name AS name, r.description AS description, r.scopes AS scopes FROM roles r \
+             JOIN service_role_map m ON m.role_id = r.id JOIN services s ON s.id = m.service_id WHERE s.name = $1 ORDER BY r.name",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(role_row).collect()
+    }
+
     pub async fn delete_service(&self, name: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = self.id_of(&mut tx, "services", name).await?;
         for table in ["api_tokens", "service_role_map"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE service_id = $1"))
@@ -678,7 +708,7 @@ impl Store {
         description: &str,
         scopes: &[String],
     ) -> Result<RoleRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT id FROM roles WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -710,7 +740,7 @@ impl Store {
     }
 
     pub async fn delete_role(&self, name: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = self.id_of(&mut tx, "roles", name).await?;
         for table in ["user_role_map", "group_role_map", "service_role_map"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE role_id = $1"))
@@ -735,7 +765,7 @@ impl Store {
         members: &[String],
     ) -> Result<()> {
         let (table, map, column) = kind.tables();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let rid = self.id_of(&mut tx, "roles", role).await?;
         let mut ids = Vec::with_capacity(members.len());
         for m in members {
@@ -763,7 +793,7 @@ impl Store {
     /// Grant one role to one member (idempotent).
     pub async fn grant_role(&self, role: &str, kind: MemberKind, member: &str) -> Result<()> {
         let (table, map, column) = kind.tables();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let rid = self.id_of(&mut tx, "roles", role).await?;
         let mid = self.id_of(&mut tx, table, member).await?;
         let exists = sqlx::query(&format!(
@@ -814,7 +844,7 @@ impl Store {
     // ---- tokens ----
 
     pub async fn insert_token(&self, t: &NewToken, now: i64) -> Result<TokenRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (user_id, service_id) = match &t.owner {
             Owner::User(name) => (Some(self.id_of(&mut tx, "users", name).await?), None),
             Owner::Service(name) => (None, Some(self.id_of(&mut tx, "services", name).await?)),

@@ -2,6 +2,7 @@
 //! role (hub, proxy) or chore (generate-config, show-config, token, upgrade-db).
 
 mod cli;
+mod serve;
 
 use cli::{CliError, Command};
 use oxhub_config::{generate, pyconfig::ProcessEnv, ConfigError, LoadOptions, Loaded};
@@ -130,19 +131,21 @@ fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
         }
         Command::Hub | Command::Token { .. } | Command::UpgradeDb => {
             let loaded = load(&cli)?;
-            let what = match &cli.command {
-                Command::Hub => "running the hub",
-                Command::Token { .. } => "`oxhub token`",
-                _ => "`oxhub upgrade-db`",
-            };
             tracing::info!(
                 "configuration valid: authenticator {}, spawner {}, proxy {}",
                 loaded.effective.authenticator.class,
                 loaded.effective.spawner.class,
                 loaded.effective.proxy.class
             );
-            eprintln!("oxhub: the configuration is valid, but {what} is not available in this build yet (see README.md, \"Status\").");
-            Ok(ExitCode::from(3))
+            let result = match &cli.command {
+                Command::Token { user } => serve::token(loaded.config, user.clone()),
+                Command::UpgradeDb => serve::upgrade_db(loaded.config),
+                _ => serve::hub(loaded.config),
+            };
+            result.or_else(|e| {
+                eprintln!("oxhub: {e}");
+                Ok(ExitCode::from(1))
+            })
         }
         Command::Proxy(args) => Ok(run_proxy(args)),
     }

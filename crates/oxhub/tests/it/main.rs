@@ -6,6 +6,7 @@
     clippy::disallowed_methods
 )]
 
+mod api;
 mod config;
 mod proxy;
 

@@ -1,0 +1,36 @@
+//! The domain error of the hub. `oxhub-web/src/error.rs` is the one place that maps it to HTTP.
+
+use oxhub_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// No or invalid credentials.
+    #[error("Missing or invalid credentials.")]
+    Unauthenticated,
+    /// The credential lacks every required scope.
+    #[error("Action is not authorized with current scopes; requires any of [{0}]")]
+    Forbidden(String),
+    /// A specific refusal with its own message (e.g. only admins may grant admin).
+    #[error("{0}")]
+    Refused(String),
+    /// The resource does not exist, or exists but may not be seen.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Internal failure; the text is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for HubError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => HubError::NotFound("Not found".into()),
+            StoreError::Conflict(what) => HubError::Conflict(what),
+            other => HubError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The hub: the store, the validated configuration and the scope vocabulary, and the operations
+//! the REST API exposes. Every mutating operation takes the caller's [`Identity`] and checks
+//! the scopes itself, so no handler can skip a check.
+
+use crate::clock::now_ms;
+use crate::error::HubError;
+use crate::identity::{Groups, Identity, Subject};
+use crate::tokens;
+use oxhub_config::HubConfig;
+use oxhub_model::names::UserName;
+use oxhub_model::scope::{Access, Owner, Resource, ScopeSet, Vocabulary};
+use oxhub_store::{Owner as TokenOwner, Store, UserQuery, UserRow};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub struct Hub {
+    pub store: Store,
+    pub config: Arc<HubConfig>,
+    pub vocab: Vocabulary,
+}
+
+/// The roles that grant `admin=True` (scopes.md §4: kept in sync with the flag).
+pub const ADMIN_ROLE: &str = "admin";
+pub const USER_ROLE: &str = "user";
+
+fn check(access: Access, required: &[&str], what: &str) -> Result<(), HubError> {
+    match access {
+        Access::Allowed => Ok(()),
+        Access::NotFound => Err(HubError::NotFound(format!(
+            "No access to resources or resources not found: {what}"
+        ))),
+        Access::Forbidden => Err(HubError::Forbidden(required.join(", "))),
+    }
+}
+
+impl Hub {
+    /// Open the database named by the configuration and build the scope vocabulary.
+    pub async fn open(config: HubConfig) -> Result<Hub, HubError> {
+        let store = Store::open(&config.hub.db_url)
+            .await
+            .map_err(|e| HubError::Internal(e.to_string()))?;
+        let custom = match &config.hub.custom_scopes {
+            oxhub_config::Value::Dict(_) => config.hub.custom_scopes.to_json(),
+            _ => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        let custom = custom.as_object().cloned().unwrap_or_default();
+        let (vocab, warnings) = Vocabulary::with_custom_scopes(&custom)
+            .map_err(|e| HubError::Invalid(format!("JupyterHub.custom_scopes: {e}")))?;
+        for w in warnings {
+            tracing::warn!("custom_scopes: {w}");
+        }
+        Ok(Hub {
+            store,
+            config: Arc::new(config),
+            vocab,
+        })
+    }
+
+    /// The expanded scopes an owner holds through its roles (a user's include their groups').
+    pub async fn owner_scopes(&self, owner: Owner<'_>) -> Result<ScopeSet, HubError> {
+        let roles = match owner {
+            Owner::User(name) => self.store.user_roles(name).await?,
+            Owner::Service(name) => self.store.service_roles(name).await?,
+        };
+        let mut raw: Vec<String> = Vec::new();
+        for role in roles {
+            raw.extend(role.scopes);
+        }
+        let expansion = self
+            .vocab
+            .expand(&raw, Some(owner), None)
+            .map_err(|e| HubError::Internal(format!("role scopes: {e}")))?;
+        Ok(expansion.scopes)
+    }
+
+    /// Group memberships of these users, for scope checks that name groups.
+    pub async fn groups_of(&self, users: &[&str]) -> Result<Groups, HubError> {
+        let mut out = Groups::default();
+        for user in users {
+            let groups: BTreeSet<String> =
+                self.store.user_groups(user).await?.into_iter().collect();
+            out.0.insert((*user).to_owned(), groups);
+        }
+        Ok(out)
+    }
+
+    /// Resolve an API token to an identity; `None` for unknown, expired or over-long tokens.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Identity>, HubError> {
+        if token.is_empty() || token.len() > tokens::MAX_LEN {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let hash = tokens::hash(token);
+        let candidates = self
+            .store
+            .tokens_by_prefix(tokens::prefix(token), now)
+            .await?;
+        let Some(row) = candidates
+            .into_iter()
+            .find(|t| tokens::same_hash(&t.hash, &hash))
+        else {
+            return Ok(None);
+        };
+        let (subject, owner_name) = match &row.owner {
+            TokenOwner::User(name) => match self.store.user(name).await? {
+                Some(u) => (
+                    Subject::User {
+                        name: u.name.clone(),
+                        admin: u.admin,
+                    },
+                    u.name,
+                ),
+                None => return Ok(None),
+            },
+            TokenOwner::Service(name) => match self.store.service(name).await? {
+                Some(s) => (
+                    Subject::Service {
+                        name: s.name.clone(),
+                        admin: s.admin,
+                    },
+                    s.name,
+                ),
+                None => return Ok(None),
+            },
+        };
+        let owner = match &subject {
+            Subject::User { .. } => Owner::User(&owner_name),
+            Subject::Service { .. } => Owner::Service(&owner_name),
+        };
+        let owner_scopes = self.owner_scopes(owner).await?;
+        let membership = match owner {
+            Owner::User(name) => self.groups_of(&[name]).await?,
+            Owner::Service(_) => Groups::default(),
+        };
+        let effective = self
+            .vocab
+            .token_scopes(&row.scopes, owner, None, &owner_scopes, &membership)
+            .map_err(|e| HubError::Internal(format!("token scopes: {e}")))?;
+        if !effective.discarded.is_empty() {
+            tracing::debug!(
+                "token {} lost scopes its owner does not hold: {:?}",
+                row.id,
+                effective.discarded
+            );
+        }
+        self.store.touch_token(row.id, now).await?;
+        if let Subject::User { name, .. } = &subject {
+            // Activity of users, throttled by activity_resolution (default 30 s).
+            let resolution = self.config.hub.activity_resolution.max(0) * 1000;
+            let stale = self
+                .store
+                .user(name)
+                .await?
+                .and_then(|u| u.last_activity)
+                .is_none_or(|t| now - t >= resolution);
+            if stale && !row.note.starts_with("Server at ") {
+                self.store.touch_user(name, now).await?;
+            }
+        }
+        Ok(Some(Identity {
+            subject,
+            scopes: effective.scopes,
+            token_id: Some(row.id),
+            session_id: row.session_id,
+        }))
+    }
+
+    /// Require any of `required` for `resource`; group membership of the resource's user is
+    /// loaded when the caller's scopes name groups.
+    pub async fn require(
+        &self,
+        who: &Identity,
+        required: &[&str],
+        resource: Resource<'_>,
+    ) -> Result<(), HubError> {
+        let user = match resource {
+            Resource::User(u) | Resource::Server { user: u, .. } => Some(u),
+            _ => None,
+        };
+        let membership = match user {
+            Some(u) => self.groups_of(&[u]).await?,
+            None => Groups::default(),
+        };
+        check(
+            who.scopes.check(required, &resource, &membership),
+            required,
+            &format!("{resource:?}"),
+        )
+    }
+
+    /// Mint a token for `owner` with raw `scopes` (default `inherit`); returns the token.
+    pub async fn mint_token(
+        &self,
+        owner: TokenOwner,
+        scopes: Vec<String>,
+        note: &str,
+        expires_in_s: Option<i64>,
+    ) -> Result<String, HubError> {
+        let token =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let now = now_ms();
+        self.store
+            .insert_token(
+                &oxhub_store::NewToken {
+                    prefix: tokens::prefix(&token).to_owned(),
+                    hash: tokens::hash(&token),
+                    owner,
+                    scopes: if scopes.is_empty() {
+                        vec!["inherit".into()]
+                    } else {
+                        scopes
+                    },
+                    note: note.to_owned(),
+                    expires_at: expires_in_s.map(|s| now + s * 1000),
+                    session_id: None,
+                    oauth_client: None,
+                },
+                now,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    // ---- users ----
+
+    /// A page of users (all matching `name_filter`), with the total.
+    pub async fn users_page(
+        &self,
+        offset: i64,
+        limit: i64,
+        name_filter: Option<String>,
+    ) -> Result<(Vec<UserRow>, i64), HubError> {
+        Ok(self
+            .store
+            .users(&UserQuery {
+                offset,
+                limit,
+                name_filter,
+            })
+            .await?)
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>, HubError> {
+        Ok(self.store.user(name).await?)
+    }
+
+    /// Create users (existing ones are skipped); every new user gets the `user` role, and the
+    /// `admin` role when `admin`. Only an admin may create admins.
+    pub async fn create_users(
+        &self,
+        who: &Identity,
+        names: &[String],
+        admin: bool,
+    ) -> Result<Vec<UserRow>, HubError> {
+        check(
+            who.scopes
+                .check(&["admin:users"], &Resource::Global, &Groups::default()),
+            &["admin:users"],
+            "users",
+        )?;
+        if admin && !who.subject.is_admin() {
+            return Err(HubError::Refused(
+                "Only admins can grant admin permissions".into(),
+            ));
+        }
+        let mut valid = Vec::new();
+        for n in names {
+            let parsed = UserName::parse(n)
+                .map_err(|e| HubError::Invalid(format!("Invalid username: {n:?}: {e}")))?;
+            valid.push(parsed.as_str().to_owned());
+        }
+        let mut created = Vec::new();
+        for name in valid {
+            if self.store.user(&name).await?.is_some() {
+                continue;
+            }
+            created.push(self.create_user_unchecked(&name, admin).await?);
+        }
+        Ok(created)
+    }
+
+    /// Create one user (the caller has checked permissions and the name).
+    pub async fn create_user_unchecked(
+        &self,
+        name: &str,
+        admin: bool,
+    ) -> Result<UserRow, HubError> {
+        let cookie_id =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let row = self
+            .store
+            .create_user(name, admin, &cookie_id, now_ms())
+            .await?;
+        self.store
+            .grant_role(USER_ROLE, oxhub_store::MemberKind::User, name)
+            .await?;
+        if admin {
+            self.store
+                .grant_role(ADMIN_ROLE, oxhub_store::MemberKind::User, name)
+                .await?;
+        }
+        tracing::info!("Created user {name}{}", if admin { " (admin)" } else { "" });
+        Ok(row)
+    }
+
+    pub async fn delete_user(&self, who: &Identity, name: &str) -> Result<(), HubError> {
+        self.require(who, &["delete:users"], Resource::User(name))
+            .await?;
+        if let Subject::User { name: me, .. } = &who.subject {
+            if me == name {
+                return Err(HubError::Invalid("Cannot delete yourself!".into()));
+            }
+        }
+        let target = self
+            .store
+            .user(name)
+            .await?
+            .ok_or_else(|| HubError::NotFound(format!("No such user: {name}")))?;
+        if target.admin && !who.subject.is_admin() {
+            return Err(HubError::Refused("Only admins can modify admins".into()));
+        }
+        self.store.delete_user(name).await?;
+        tracing::info!("Deleted user {name}");
+        Ok(())
+    }
+}

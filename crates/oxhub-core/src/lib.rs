@@ -1,0 +1,15 @@
+//! The hub's behaviour, free of HTTP, SQL and processes: who is asking and with which scopes
+//! (`identity`), API tokens (`tokens`), start-up state from the configuration (`startup`), and
+//! the operations the REST API exposes (`hub`). It sees the store only through `oxhub-store`'s
+//! typed API and the configuration only as a validated `HubConfig`.
+
+pub mod clock;
+pub mod error;
+pub mod hub;
+pub mod identity;
+pub mod startup;
+pub mod tokens;
+
+pub use error::HubError;
+pub use hub::Hub;
+pub use identity::{Identity, Subject};

@@ -1,0 +1,415 @@
+//! `/hub/api/...` handlers: thin wrappers that authenticate, parse, call the hub, and shape
+//! JupyterHub's JSON.
+
+use crate::error::ApiError;
+use crate::models::user_model;
+use crate::JUPYTERHUB_VERSION;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use oxhub_core::identity::Groups;
+use oxhub_core::{Hub, HubError, Identity, Subject};
+use oxhub_model::scope::{Access, Resource};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type S = State<Arc<Hub>>;
+
+pub fn routes() -> Router<Arc<Hub>> {
+    Router::new()
+        .route("/", get(root))
+        .route("/health", get(health).head(health))
+        .route("/info", get(info))
+        .route("/user", get(whoami))
+        .route("/users", get(list_users).post(create_users))
+        .route(
+            "/users/{name}",
+            get(get_user).post(create_user).delete(delete_user),
+        )
+        .fallback(|| async { ApiError::not_found() })
+}
+
+pub async fn root() -> Response {
+    let mut resp = Json(json!({ "version": JUPYTERHUB_VERSION })).into_response();
+    resp.headers_mut().insert(
+        "access-control-allow-origin",
+        http::HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+pub async fn health() -> StatusCode {
+    StatusCode::OK
+}
+
+/// `Authorization: token <t>` or `bearer <t>` (case-insensitive), else 403.
+async fn identity(hub: &Hub, headers: &HeaderMap) -> Result<Identity, ApiError> {
+    let token = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let mut parts = v.split_whitespace();
+            let scheme = parts.next()?;
+            let token = parts.next()?;
+            (parts.next().is_none()
+                && (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")))
+            .then_some(token)
+        });
+    let Some(token) = token else {
+        return Err(HubError::Unauthenticated.into());
+    };
+    match hub.authenticate(token).await? {
+        Some(id) => Ok(id),
+        None => Err(HubError::Unauthenticated.into()),
+    }
+}
+
+fn forbid(access: Access, required: &[&str]) -> Result<(), ApiError> {
+    match access {
+        Access::Allowed => Ok(()),
+        Access::NotFound => {
+            Err(HubError::NotFound("No access to resources or resources not found".into()).into())
+        }
+        Access::Forbidden => Err(HubError::Forbidden(required.join(", ")).into()),
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Option<Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("Invalid JSON in body of request"))
+}
+
+async fn info(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    forbid(
+        who.scopes
+            .check(&["read:hub"], &Resource::Global, &Groups::default()),
+        &["read:hub"],
+    )?;
+    Ok(Json(json!({
+        "version": JUPYTERHUB_VERSION,
+        "python": null,
+        "sys_executable": null,
+        "spawner": { "class": hub.config.spawner.class, "version": env!("CARGO_PKG_VERSION") },
+        "authenticator": { "class": hub.config.authenticator.class, "version": env!("CARGO_PKG_VERSION") },
+    })))
+}
+
+async fn user_json(hub: &Hub, who: &Identity, name: &str) -> Result<Option<Value>, ApiError> {
+    let Some(row) = hub.user(name).await? else {
+        return Ok(None);
+    };
+    let roles: Vec<String> = hub
+        .store
+        .user_roles(name)
+        .await
+        .map_err(HubError::from)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let groups = hub.store.user_groups(name).await.map_err(HubError::from)?;
+    let membership = hub.groups_of(&[name]).await?;
+    Ok(user_model(&row, &roles, &groups, &who.scopes, &membership))
+}
+
+async fn whoami(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    let mut model = match &who.subject {
+        Subject::User { name, .. } => {
+            // The identify scopes always apply here, whatever the token holds.
+            let mut scopes = who.scopes.clone();
+            scopes.extend(&oxhub_model::scope::identify_scopes(
+                oxhub_model::scope::Owner::User(name),
+            ));
+            let view = Identity {
+                scopes,
+                ..who.clone()
+            };
+            user_json(&hub, &view, name)
+                .await?
+                .unwrap_or_else(|| json!({"kind": "user", "name": name}))
+        }
+        Subject::Service { name, admin } => {
+            json!({ "kind": "service", "name": name, "admin": admin })
+        }
+    };
+    if let Value::Object(m) = &mut model {
+        m.insert("scopes".into(), json!(who.scopes.to_strings()));
+        m.insert(
+            "token_id".into(),
+            who.token_id
+                .map_or(Value::Null, |id| json!(format!("a{id}"))),
+        );
+        m.insert(
+            "session_id".into(),
+            who.session_id.clone().map_or(Value::Null, Value::String),
+        );
+    }
+    Ok(Json(model))
+}
+
+struct Page {
+    offset: i64,
+    limit: i64,
+    paginated: bool,
+}
+
+fn page(hub: &Hub, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Page, ApiError> {
+    let paginated = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim() == "application/jupyterhub-pagination+json")
+        });
+    let max = hub.config.hub.api_page_max_limit.max(1);
+    let int = |k: &str| -> Result<Option<i64>, ApiError> {
+        match query.get(k) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map(|n| Some(n.saturating_abs()))
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "Invalid argument type, offset and limit must be integers",
+                    )
+                }),
+        }
+    };
+    let offset = int("offset")?.unwrap_or(0);
+    let default = if paginated {
+        hub.config.hub.api_page_default_limit
+    } else {
+        max
+    };
+    let limit = int("limit")?.unwrap_or(default).clamp(1, max);
+    Ok(Page {
+        offset,
+        limit,
+        paginated,
+    })
+}
+
+fn next_url(headers: &HeaderMap, uri: &Uri, offset: i64, limit: i64) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|p| p.split(',').next())
+        .map_or("http", str::trim);
+    let mut pairs: Vec<String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| {
+            !p.is_empty()
+                && !p.starts_with("offset=")
+                && !p.starts_with("limit=")
+                && *p != "offset"
+                && *p != "limit"
+        })
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("offset={offset}"));
+    pairs.push(format!("limit={limit}"));
+    format!("{proto}://{host}{}?{}", uri.path(), pairs.join("&"))
+}
+
+async fn list_users(
+    State(hub): S,
+    headers: HeaderMap,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    forbid(who.scopes.check_listing(&["list:users"]), &["list:users"])?;
+    if let Some(state) = query.get("state") {
+        if !matches!(state.as_str(), "active" | "ready" | "inactive") {
+            return Err(ApiError::bad_request(format!(
+                "Unrecognized state filter: {state:?}"
+            )));
+        }
+    }
+    let p = page(&hub, &headers, &query)?;
+    let name_filter = query.get("name_filter").filter(|f| !f.is_empty()).cloned();
+    // Without servers yet, no user is active: `active`/`ready` are empty, `inactive` is everyone.
+    let only_active = matches!(
+        query.get("state").map(String::as_str),
+        Some("active" | "ready")
+    );
+    let (rows, total) = if only_active {
+        (Vec::new(), 0)
+    } else {
+        hub.users_page(p.offset, p.limit, name_filter).await?
+    };
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let membership = hub.groups_of(&names).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if !who
+            .scopes
+            .permits("list:users", &Resource::User(&row.name), &membership)
+        {
+            continue;
+        }
+        let roles: Vec<String> = hub
+            .store
+            .user_roles(&row.name)
+            .await
+            .map_err(HubError::from)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let groups = membership
+            .0
+            .get(&row.name)
+            .map(|g| g.iter().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        if let Some(model) = user_model(row, &roles, &groups, &who.scopes, &membership) {
+            items.push(model);
+        }
+    }
+    if !p.paginated {
+        return Ok(Json(Value::Array(items)));
+    }
+    let next = (p.offset + p.limit < total).then(|| json!({ "offset": p.offset + p.limit, "limit": p.limit, "url": next_url(&headers, &uri, p.offset + p.limit, p.limit) }));
+    Ok(Json(
+        json!({ "items": items, "_pagination": { "offset": p.offset, "limit": p.limit, "total": total, "next": next } }),
+    ))
+}
+
+async fn create_users(
+    State(hub): S,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    let body = json_body(&body)?.unwrap_or(Value::Null);
+    let Value::Object(map) = body else {
+        return Err(ApiError::bad_request(
+            "Must specify at least one user to create",
+        ));
+    };
+    if let Some(extra) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "usernames" | "admin"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Unexpected key in request body: {extra}"
+        )));
+    }
+    let names: Vec<String> = match map.get("usernames") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::bad_request("usernames must be strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "Must specify at least one user to create",
+            ))
+        }
+    };
+    if names.is_empty() {
+        return Err(ApiError::bad_request(
+            "Must specify at least one user to create",
+        ));
+    }
+    let admin = match map.get("admin") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::bad_request("admin must be a boolean")),
+    };
+    let created = hub.create_users(&who, &names, admin).await?;
+    if created.is_empty() {
+        return Err(HubError::Conflict("All of the specified users already exist".into()).into());
+    }
+    let mut out = Vec::new();
+    for row in &created {
+        if let Some(model) = user_json(&hub, &who, &row.name).await? {
+            out.push(model);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(Value::Array(out))).into_response())
+}
+
+const READ_USER: &[&str] = &[
+    "read:users",
+    "read:users:name",
+    "read:servers",
+    "read:users:groups",
+    "read:users:activity",
+    "read:roles:users",
+];
+
+async fn get_user(
+    State(hub): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    hub.require(&who, READ_USER, Resource::User(&name)).await?;
+    match user_json(&hub, &who, &name).await? {
+        Some(model) => Ok(Json(model)),
+        None => Err(HubError::NotFound(format!("No such user: {name}")).into()),
+    }
+}
+
+async fn create_user(
+    State(hub): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    let admin = match json_body(&body)? {
+        None => false,
+        Some(Value::Object(m)) => match m.get("admin") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(ApiError::bad_request("admin must be a boolean")),
+        },
+        Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
+    };
+    if hub.user(&name).await?.is_some() {
+        return Err(HubError::Conflict(format!("User {name} already exists")).into());
+    }
+    let created = hub
+        .create_users(&who, std::slice::from_ref(&name), admin)
+        .await?;
+    let Some(row) = created.first() else {
+        return Err(HubError::Conflict(format!("User {name} already exists")).into());
+    };
+    let model = user_json(&hub, &who, &row.name)
+        .await?
+        .unwrap_or_else(|| json!({"kind": "user", "name": row.name}));
+    Ok((StatusCode::CREATED, Json(model)).into_response())
+}
+
+async fn delete_user(
+    State(hub): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    hub.delete_user(&who, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,61 @@
+//! THE mapping from errors to HTTP: JupyterHub's `{"status": N, "message": "..."}` body.
+//! Internal errors are logged here and answered with a generic message.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::StatusCode;
+use oxhub_core::HubError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: "Not Found".into(),
+        }
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        let status = match &e {
+            HubError::Unauthenticated | HubError::Forbidden(_) | HubError::Refused(_) => {
+                StatusCode::FORBIDDEN
+            }
+            HubError::NotFound(_) => StatusCode::NOT_FOUND,
+            HubError::Invalid(_) => StatusCode::BAD_REQUEST,
+            HubError::Conflict(_) => StatusCode::CONFLICT,
+            HubError::Internal(detail) => {
+                tracing::error!("internal error: {detail}");
+                return ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "Internal Server Error".into(),
+                };
+            }
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "status": self.status.as_u16(), "message": self.message }));
+        (self.status, body).into_response()
+    }
+}

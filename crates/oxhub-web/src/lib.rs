@@ -1,0 +1,61 @@
+//! The hub's HTTP surface: the JupyterHub REST API on axum. Handlers are thin: they parse the
+//! request, call `oxhub-core`, and build JupyterHub's JSON. `error.rs` is the only place that
+//! picks a status code.
+
+mod api;
+mod error;
+mod models;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use http::{HeaderName, HeaderValue};
+use oxhub_core::Hub;
+use std::sync::Arc;
+
+pub use error::ApiError;
+
+/// The JupyterHub version oxhub is compatible with; sent as `X-JupyterHub-Version`.
+pub const JUPYTERHUB_VERSION: &str = "6.1.1";
+
+async fn default_headers(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().contains("/hub/api");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        HeaderName::from_static("x-jupyterhub-version"),
+        HeaderValue::from_static(JUPYTERHUB_VERSION),
+    );
+    h.insert(
+        HeaderName::from_static("access-control-allow-headers"),
+        HeaderValue::from_static("accept, content-type, authorization"),
+    );
+    let csp = if is_api {
+        "frame-ancestors 'none'; report-uri /hub/security/csp-report; default-src 'none'"
+    } else {
+        "frame-ancestors 'none'; report-uri /hub/security/csp-report"
+    };
+    h.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(csp),
+    );
+    resp
+}
+
+/// The hub's router, mounted under `base_url`.
+pub fn router(hub: Arc<Hub>) -> Router {
+    let base = hub.config.hub.base_url.trim_end_matches('/').to_owned();
+    let api = api::routes().with_state(Arc::clone(&hub));
+    let inner = Router::new()
+        .route("/hub/health", get(api::health).head(api::health))
+        .nest("/hub/api", api)
+        .route("/hub/api/", get(api::root));
+    let app = if base.is_empty() {
+        inner
+    } else {
+        Router::new().nest(&base, inner)
+    };
+    app.layer(middleware::from_fn(default_headers))
+}

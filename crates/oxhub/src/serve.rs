@@ -1,0 +1,116 @@
+//! Running the hub, and the database chores (`token`, `upgrade-db`).
+
+use oxhub_config::HubConfig;
+use oxhub_core::Hub;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+async fn open(config: HubConfig) -> Result<Hub, String> {
+    let hub = Hub::open(config).await.map_err(|e| e.to_string())?;
+    oxhub_core::startup::apply(&hub)
+        .await
+        .map_err(|e| format!("start-up: {e}"))?;
+    Ok(hub)
+}
+
+/// Serve the hub's HTTP API on `hub_ip:hub_port` until SIGINT/SIGTERM.
+pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
+    runtime()?.block_on(async move {
+        let ip = if config.hub.hub_ip.is_empty() {
+            "0.0.0.0".to_owned()
+        } else {
+            config.hub.hub_ip.clone()
+        };
+        let port = config.hub.hub_port;
+        let hub = Arc::new(open(config).await?);
+        let listener = tokio::net::TcpListener::bind((ip.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(
+            "oxhub hub listening on http://{addr}{}",
+            hub.config.hub.base_url
+        );
+        let app = oxhub_web::router(hub);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("oxhub hub stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `oxhub token USER`: print a new API token for an existing user.
+pub fn token(config: HubConfig, user: Option<String>) -> Result<ExitCode, String> {
+    let user = user.ok_or("usage: oxhub token USERNAME")?;
+    runtime()?.block_on(async move {
+        let hub = open(config).await?;
+        if hub.user(&user).await.map_err(|e| e.to_string())?.is_none() {
+            return Err(format!("No such user: {user}"));
+        }
+        let token = hub
+            .mint_token(
+                oxhub_store::Owner::User(user.clone()),
+                Vec::new(),
+                "Requested via oxhub token",
+                None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `oxhub upgrade-db`: back up a SQLite file, then apply migrations.
+pub fn upgrade_db(config: HubConfig) -> Result<ExitCode, String> {
+    let url = config.hub.db_url.clone();
+    if let Some(path) = url
+        .strip_prefix("sqlite:///")
+        .filter(|p| !p.is_empty() && *p != ":memory:")
+    {
+        let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        if path.exists() {
+            let stamp = oxhub_core::clock::isoformat(oxhub_core::clock::now_ms()).replace(':', "-");
+            let backup = path.with_extension(format!("sqlite.{stamp}.bak"));
+            std::fs::copy(path, &backup)
+                .map_err(|e| format!("cannot back up {}: {e}", path.display()))?;
+            eprintln!("Backed up {} to {}", path.display(), backup.display());
+        }
+    }
+    runtime()?.block_on(async move {
+        let store = oxhub_store::Store::connect(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let before = store.schema_version().await.map_err(|e| e.to_string())?;
+        let after = store.migrate().await.map_err(|e| e.to_string())?;
+        eprintln!("Database schema version {before} -> {after}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,460 @@
+//! The hub's REST API, through the real `oxhub` binary on a loopback port: authentication,
+//! the 403-vs-404 rule, field filtering by scopes, users, pagination, start-up state.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SERVICE_TOKEN: &str = "service-token-0123456789";
+const ADMIN_SERVICE_TOKEN: &str = "admin-service-token-0123456789";
+
+const CONFIG: &str = r#"
+c.JupyterHub.hub_ip = '127.0.0.1'
+c.JupyterHub.hub_port = 0
+c.JupyterHub.db_url = 'sqlite:///hub.sqlite'
+c.Authenticator.admin_users = {'admin'}
+c.Authenticator.allowed_users = {'alice', 'bob'}
+c.JupyterHub.services = [
+    {'name': 'culler', 'api_token': 'service-token-0123456789'},
+    {'name': 'ops', 'api_token': 'admin-service-token-0123456789', 'admin': True},
+]
+c.JupyterHub.load_roles = [
+    {'name': 'culler', 'scopes': ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], 'services': ['culler']},
+]
+"#;
+
+struct Hub {
+    child: Child,
+    port: u16,
+}
+
+impl Hub {
+    fn start(dir: &Path) -> Hub {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+            .current_dir(dir)
+            .env_remove("OXHUB_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("hub listening on http://127.0.0.1:").nth(1) {
+                    if let (Some(t), Ok(port)) =
+                        (tx.take(), rest.trim_end_matches('/').parse::<u16>())
+                    {
+                        let _ = t.send(port);
+                    }
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("hub start line");
+        Hub { child, port }
+    }
+
+    /// One request; returns status, the head (lower-cased) and the body parsed as JSON (or null).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> (u16, String, serde_json::Value) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let body = body.unwrap_or("");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: hub.test:8000\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: token {t}\r\n"));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (
+            status,
+            head.to_ascii_lowercase(),
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let (status, _, body) = self.call("GET", path, token, None, &[]);
+        (status, body)
+    }
+
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "hub exit: {status:?}");
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn user_token(dir: &Path, user: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+        .args(["token", user])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn setup() -> (tempfile::TempDir, Hub) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jupyterhub_config.py"), CONFIG).unwrap();
+    let hub = Hub::start(dir.path());
+    (dir, hub)
+}
+
+#[test]
+fn api_root_health_headers_and_errors() {
+    let (_dir, hub) = setup();
+    let (status, head, body) = hub.call("GET", "/hub/api/", None, None, &[]);
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"version": "6.1.1"}))
+    );
+    assert!(head.contains("x-jupyterhub-version: 6.1.1"), "{head}");
+    assert!(head.contains("access-control-allow-origin: *"));
+    assert!(head.contains("default-src 'none'"));
+    assert_eq!(hub.get("/hub/api", None).0, 200);
+    assert_eq!(hub.get("/hub/health", None).0, 200);
+    // No credentials: 403 (never 401) with JupyterHub's error body; bad tokens the same.
+    for token in [None, Some("not-a-token"), Some(&"x".repeat(200)[..])] {
+        let (status, body) = hub.get("/hub/api/users", token);
+        assert_eq!((status, body["status"].as_i64()), (403, Some(403)));
+        assert_eq!(body["message"], "Missing or invalid credentials.");
+    }
+    let (status, head, body) = hub.call(
+        "GET",
+        "/hub/api/no/such/thing",
+        Some(ADMIN_SERVICE_TOKEN),
+        None,
+        &[],
+    );
+    assert_eq!((status, body["status"].as_i64()), (404, Some(404)));
+    assert!(head.contains("x-jupyterhub-version: 6.1.1"));
+    hub.stop();
+}
+
+#[test]
+fn scopes_decide_access_and_fields() {
+    let (dir, hub) = setup();
+    // The culler's role: list users, see activity, nothing else about them.
+    let (status, users) = hub.get("/hub/api/users", Some(SERVICE_TOKEN));
+    assert_eq!(status, 200);
+    let alice = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "alice")
+        .unwrap()
+        .clone();
+    let mut keys: Vec<_> = alice.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "admin",
+            "kind",
+            "last_activity",
+            "name",
+            "servers",
+            "user_info"
+        ]
+    );
+    assert_eq!(hub.get("/hub/api/info", Some(SERVICE_TOKEN)).0, 403);
+    let (status, body) = hub
+        .call(
+            "DELETE",
+            "/hub/api/users/alice",
+            Some(SERVICE_TOKEN),
+            None,
+            &[],
+        )
+        .into_status_body();
+    assert_eq!(status, 403);
+    assert!(body["message"].as_str().unwrap().contains("delete:users"));
+    // GET /user shows the credential's expanded scopes.
+    let (status, me) = hub.get("/hub/api/user", Some(SERVICE_TOKEN));
+    assert_eq!(
+        (status, me["kind"].as_str(), me["name"].as_str()),
+        (200, Some("service"), Some("culler"))
+    );
+    let scopes: Vec<&str> = me["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(
+        scopes.contains(&"list:users") && scopes.contains(&"read:users:name"),
+        "{scopes:?}"
+    );
+
+    // A user's token: their own model in full, others hidden (404), listing refused (403).
+    let alice_token = user_token(dir.path(), "alice");
+    let (status, me) = hub.get("/hub/api/users/alice", Some(&alice_token));
+    assert_eq!(
+        (status, me["name"].as_str(), me["roles"].clone()),
+        (200, Some("alice"), serde_json::json!(["user"]))
+    );
+    let (status, body) = hub.get("/hub/api/users/bob", Some(&alice_token));
+    assert_eq!(
+        status, 404,
+        "another user's model is hidden, not refused: {body}"
+    );
+    assert_eq!(hub.get("/hub/api/users/nobody", Some(&alice_token)).0, 404);
+    assert_eq!(hub.get("/hub/api/users", Some(&alice_token)).0, 403);
+    let (status, me) = hub.get("/hub/api/user", Some(&alice_token));
+    assert_eq!((status, me["name"].as_str()), (200, Some("alice")));
+    assert!(me["token_id"].as_str().unwrap().starts_with('a'));
+    hub.stop();
+}
+
+trait StatusBody {
+    fn into_status_body(self) -> (u16, serde_json::Value);
+}
+impl StatusBody for (u16, String, serde_json::Value) {
+    fn into_status_body(self) -> (u16, serde_json::Value) {
+        (self.0, self.2)
+    }
+}
+
+#[test]
+fn users_are_created_listed_paginated_and_deleted() {
+    let (dir, hub) = setup();
+    let admin = user_token(dir.path(), "admin");
+    let t = Some(admin.as_str());
+    let (status, _, created) = hub.call(
+        "POST",
+        "/hub/api/users",
+        t,
+        Some(r#"{"usernames": ["carol", "dave", "alice"]}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let names: Vec<_> = created
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["carol", "dave"], "existing users are skipped");
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users",
+            t,
+            Some(r#"{"usernames": ["carol"]}"#),
+            &[]
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users",
+            t,
+            Some(r#"{"usernames": ["bad/name"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users",
+            t,
+            Some(r#"{"usernames": []}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users",
+            t,
+            Some(r#"{"usernames": ["x"], "extra": 1}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    let (status, _, body) = hub.call("POST", "/hub/api/users", t, Some("{not json"), &[]);
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Invalid JSON in body of request"))
+    );
+    assert_eq!(hub.call("POST", "/hub/api/users/erin", t, None, &[]).0, 201);
+    assert_eq!(hub.call("POST", "/hub/api/users/erin", t, None, &[]).0, 409);
+    // A non-admin service may not create admins.
+    let (status, _, _) = hub.call(
+        "POST",
+        "/hub/api/users",
+        Some(SERVICE_TOKEN),
+        Some(r#"{"usernames": ["frank"], "admin": true}"#),
+        &[],
+    );
+    assert_eq!(status, 403);
+
+    // Pagination: a bare list without the Accept header; the wrapper with an absolute next URL.
+    let (status, list) = hub.get("/hub/api/users", t);
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(6)));
+    let (status, _, page) = hub.call(
+        "GET",
+        "/hub/api/users?limit=2&offset=1&name_filter=",
+        t,
+        None,
+        &[("Accept", "application/jupyterhub-pagination+json")],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(page["_pagination"]["total"], 6);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        page["_pagination"]["next"]["url"],
+        "http://hub.test:8000/hub/api/users?name_filter=&offset=3&limit=2"
+    );
+    assert_eq!(hub.get("/hub/api/users?limit=two", t).0, 400);
+    assert_eq!(hub.get("/hub/api/users?state=sleeping", t).0, 400);
+    assert_eq!(
+        hub.get("/hub/api/users?state=active", t).1,
+        serde_json::json!([])
+    );
+    let (_, filtered) = hub.get("/hub/api/users?name_filter=ar", t);
+    assert_eq!(
+        filtered
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["carol"]
+    );
+
+    // Deleting.
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/users/carol", t, None, &[]).0,
+        204
+    );
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/users/carol", t, None, &[]).0,
+        404
+    );
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/users/admin", t, None, &[]).0,
+        400,
+        "cannot delete yourself"
+    );
+    hub.stop();
+}
+
+#[test]
+fn start_up_state_is_idempotent_across_restarts() {
+    let (dir, hub) = setup();
+    let admin = user_token(dir.path(), "admin");
+    assert_eq!(
+        hub.call("POST", "/hub/api/users/zoe", Some(&admin), None, &[])
+            .0,
+        201
+    );
+    hub.stop();
+    let hub = Hub::start(dir.path());
+    let (status, list) = hub.get("/hub/api/users", Some(ADMIN_SERVICE_TOKEN));
+    assert_eq!(status, 200);
+    let names: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["admin", "alice", "bob", "zoe"]);
+    assert_eq!(
+        hub.get("/hub/api/users/zoe", Some(&admin)).0,
+        200,
+        "tokens survive restarts"
+    );
+    hub.stop();
+    // Tokens are stored only as hashes.
+    let db = std::fs::read(dir.path().join("hub.sqlite")).unwrap();
+    let wal = std::fs::read(dir.path().join("hub.sqlite-wal")).unwrap_or_default();
+    for secret in [SERVICE_TOKEN, ADMIN_SERVICE_TOKEN, admin.as_str()] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} stored in clear"
+        );
+        assert!(
+            !wal.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} stored in clear (WAL)"
+        );
+    }
+}
+
+#[test]
+fn token_and_upgrade_db_chores() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jupyterhub_config.py"), CONFIG).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+        .args(["token", "nobody"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such user: nobody"));
+    let token = user_token(dir.path(), "alice");
+    assert_eq!(token.len(), 32);
+    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
+        .arg("upgrade-db")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let backups = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".bak"))
+        .count();
+    assert_eq!(backups, 1, "upgrade-db backs up the SQLite file first");
+}
