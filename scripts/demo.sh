@@ -29,4 +29,13 @@ hub = d["config"]["JupyterHub"]
 print("listens: ", hub["ip"]["value"] or "*", hub["port"]["value"], "(from", hub["port"]["source"] + ")")
 '
 echo
-./target/debug/oxhub -f demo/jupyterhub_config.py || true
+echo "== the hub's REST API (logging in and JupyterLab arrive with the spawning work)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cd demo
+../target/debug/oxhub --JupyterHub.hub_port="$port" --db=sqlite:///demo.sqlite 2>hub.log &
+hub=$!
+trap 'kill "$hub" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/hub/api/" >/dev/null && break; sleep 0.1; done
+token=$(../target/debug/oxhub token admin --db=sqlite:///demo.sqlite)
+echo "GET /hub/api/          -> $(curl -s "http://127.0.0.1:$port/hub/api/")"
+echo "GET /hub/api/users     -> $(curl -s -H "Authorization: token $token" "http://127.0.0.1:$port/hub/api/users")"
