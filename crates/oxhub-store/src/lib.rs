@@ -443,30 +443,13 @@ impl Store {
 
     /// Delete a user with their tokens, group memberships and role assignments.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query("SELECT id FROM users WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("id"))
-            .transpose()?;
-        let Some(id) = id else {
-            return Err(StoreError::NotFound);
-        };
-        // Explicit deletes as well as ON DELETE CASCADE, so the result does not depend on SQLite's
-        // foreign_keys pragma.
-        for table in ["api_tokens", "user_group_map", "user_role_map"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_named(
+            "users",
+            "user_id",
+            &["api_tokens", "user_group_map", "user_role_map"],
+            name,
+        )
+        .await
     }
 
     /// Record activity; stored values only move forward.
@@ -543,20 +526,13 @@ impl Store {
     }
 
     pub async fn delete_group(&self, name: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let id = self.id_of(&mut tx, "groups", name).await?;
-        for table in ["user_group_map", "group_role_map"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE group_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM groups WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_named(
+            "groups",
+            "group_id",
+            &["user_group_map", "group_role_map"],
+            name,
+        )
+        .await
     }
 
     /// Add users to a group, all or none: `NotFound` if the group or any user is missing.
@@ -683,20 +659,13 @@ impl Store {
     }
 
     pub async fn delete_service(&self, name: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let id = self.id_of(&mut tx, "services", name).await?;
-        for table in ["api_tokens", "service_role_map"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE service_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM services WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_named(
+            "services",
+            "service_id",
+            &["api_tokens", "service_role_map"],
+            name,
+        )
+        .await
     }
 
     // ---- roles ----
@@ -740,20 +709,13 @@ impl Store {
     }
 
     pub async fn delete_role(&self, name: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let id = self.id_of(&mut tx, "roles", name).await?;
-        for table in ["user_role_map", "group_role_map", "service_role_map"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE role_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM roles WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_named(
+            "roles",
+            "role_id",
+            &["user_role_map", "group_role_map", "service_role_map"],
+            name,
+        )
+        .await
     }
 
     /// Make the role's members of `kind` exactly `members` (load_roles is authoritative), all or
@@ -932,6 +894,32 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
+    }
+
+    /// Delete the row `name` of `table` and, in the same transaction, the rows of `dependents`
+    /// that refer to it through `column` (explicitly, so the result does not depend on SQLite's
+    /// foreign_keys pragma). `NotFound` if there is no such row.
+    async fn delete_named(
+        &self,
+        table: &str,
+        column: &str,
+        dependents: &[&str],
+        name: &str,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let id = self.id_of(&mut tx, table, name).await?;
+        for dependent in dependents {
+            sqlx::query(&format!("DELETE FROM {dependent} WHERE {column} = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn id_of(

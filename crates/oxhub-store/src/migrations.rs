@@ -1,4 +1,4 @@
-//! The schema, embedded, one step per version, in each dialect. Applied in order inside a
+//! The schema, embedded, one step per version, written once for both dialects. Applied in order inside a
 //! transaction per step; `schema_version` records what has been applied.
 
 use crate::Dialect;
@@ -6,16 +6,17 @@ use crate::Dialect;
 pub struct Step {
     pub version: i64,
     pub description: &'static str,
-    pub sqlite: &'static str,
-    pub postgres: &'static str,
+    /// Shared SQL; `{id}` and `{blob}` stand for the column types that differ by dialect.
+    pub sql: &'static str,
 }
 
 impl Step {
-    pub fn sql(&self, dialect: Dialect) -> &'static str {
-        match dialect {
-            Dialect::Sqlite => self.sqlite,
-            Dialect::Postgres => self.postgres,
-        }
+    pub fn sql(&self, dialect: Dialect) -> String {
+        let (id, blob) = match dialect {
+            Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
+            Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BYTEA"),
+        };
+        self.sql.replace("{id}", id).replace("{blob}", blob)
     }
 }
 
@@ -24,18 +25,18 @@ impl Step {
 pub static STEPS: &[Step] = &[Step {
     version: 1,
     description: "users, groups, roles, services, tokens",
-    sqlite: r#"
+    sql: r#"
 CREATE TABLE users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     name TEXT NOT NULL UNIQUE,
     admin INTEGER NOT NULL DEFAULT 0,
     created BIGINT NOT NULL,
     last_activity BIGINT,
-    auth_state BLOB,
+    auth_state {blob},
     cookie_id TEXT NOT NULL UNIQUE
 );
 CREATE TABLE groups (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     name TEXT NOT NULL UNIQUE,
     properties TEXT NOT NULL DEFAULT '{}'
 );
@@ -45,13 +46,13 @@ CREATE TABLE user_group_map (
     PRIMARY KEY (user_id, group_id)
 );
 CREATE TABLE services (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     name TEXT NOT NULL UNIQUE,
     admin INTEGER NOT NULL DEFAULT 0,
     from_config INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE roles (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     name TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     scopes TEXT NOT NULL DEFAULT '[]'
@@ -72,72 +73,7 @@ CREATE TABLE service_role_map (
     PRIMARY KEY (service_id, role_id)
 );
 CREATE TABLE api_tokens (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    prefix TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE,
-    user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
-    service_id BIGINT REFERENCES services(id) ON DELETE CASCADE,
-    scopes TEXT NOT NULL DEFAULT '[]',
-    note TEXT NOT NULL DEFAULT '',
-    created BIGINT NOT NULL,
-    expires_at BIGINT,
-    last_activity BIGINT,
-    session_id TEXT,
-    oauth_client TEXT,
-    CHECK ((user_id IS NULL) <> (service_id IS NULL))
-);
-CREATE INDEX api_tokens_prefix ON api_tokens(prefix);
-CREATE INDEX users_last_activity ON users(last_activity);
-"#,
-    postgres: r#"
-CREATE TABLE users (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    admin INTEGER NOT NULL DEFAULT 0,
-    created BIGINT NOT NULL,
-    last_activity BIGINT,
-    auth_state BYTEA,
-    cookie_id TEXT NOT NULL UNIQUE
-);
-CREATE TABLE groups (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    properties TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE user_group_map (
-    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
-    PRIMARY KEY (user_id, group_id)
-);
-CREATE TABLE services (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    admin INTEGER NOT NULL DEFAULT 0,
-    from_config INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE roles (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    description TEXT NOT NULL DEFAULT '',
-    scopes TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE user_role_map (
-    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    role_id BIGINT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
-    PRIMARY KEY (user_id, role_id)
-);
-CREATE TABLE group_role_map (
-    group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
-    role_id BIGINT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
-    PRIMARY KEY (group_id, role_id)
-);
-CREATE TABLE service_role_map (
-    service_id BIGINT NOT NULL REFERENCES services(id) ON DELETE CASCADE,
-    role_id BIGINT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
-    PRIMARY KEY (service_id, role_id)
-);
-CREATE TABLE api_tokens (
-    id BIGSERIAL PRIMARY KEY,
+    id {id},
     prefix TEXT NOT NULL,
     hash TEXT NOT NULL UNIQUE,
     user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
