@@ -1,10 +1,10 @@
 //! The hub's REST API, through the real `oxhub` binary on a loopback port: authentication,
 //! the 403-vs-404 rule, field filtering by scopes, users, pagination, start-up state.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 const SERVICE_TOKEN: &str = "service-token-0123456789";
@@ -32,30 +32,14 @@ struct Hub {
 
 impl Hub {
     fn start(dir: &Path) -> Hub {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_oxhub"))
-            .current_dir(dir)
-            .env_remove("OXHUB_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("hub listening on http://127.0.0.1:").nth(1) {
-                    if let (Some(t), Ok(port)) =
-                        (tx.take(), rest.trim_end_matches('/').parse::<u16>())
-                    {
-                        let _ = t.send(port);
-                    }
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("hub start line");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxhub"));
+        cmd.current_dir(dir);
+        let (child, line) = crate::spawn_until(&mut cmd, "hub listening on http://127.0.0.1:");
+        let port = line
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .expect("port");
         Hub { child, port }
     }
 

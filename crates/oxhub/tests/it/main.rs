@@ -10,8 +10,10 @@ mod api;
 mod config;
 mod proxy;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// Run `oxhub` with `args` in `dir`, with a clean environment for the config.
 pub fn oxhub(dir: &Path, args: &[&str]) -> Output {
@@ -39,4 +41,31 @@ pub fn show_config(dir: &Path, args: &[&str]) -> serde_json::Value {
     let out = oxhub(dir, &all);
     assert!(out.status.success(), "show-config failed: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("show-config prints JSON")
+}
+
+/// Spawn `cmd` with stderr piped, wait for the first stderr line containing `marker`, and keep
+/// draining stderr in the background (so the child never blocks on a full pipe).
+pub fn spawn_until(cmd: &mut Command, marker: &'static str) -> (Child, String) {
+    let mut child = cmd
+        .env_remove("OXHUB_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(marker) {
+                if let Some(t) = tx.take() {
+                    let _ = t.send(line);
+                }
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("no {marker:?} line"));
+    (child, line)
 }

@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,59 +15,37 @@ pub struct ProxyProcess {
     child: Child,
     pub port: u16,
     pub api_port: u16,
-    pub log: Arc<Mutex<String>>,
 }
 
 impl ProxyProcess {
     pub fn start(extra: &[&str]) -> ProxyProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_oxhub"))
-            .args([
-                "proxy",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--api-ip",
-                "127.0.0.1",
-                "--api-port",
-                "0",
-            ])
-            .args(extra)
-            .env("CONFIGPROXY_AUTH_TOKEN", TOKEN)
-            .env_remove("OXHUB_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let ports: Vec<u16> = rest
-                        .split("127.0.0.1:")
-                        .skip(1)
-                        .filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-                        .collect();
-                    if let (Some(t), [public, api, ..]) = (tx.take(), ports.as_slice()) {
-                        let _ = t.send((*public, *api));
-                    }
-                }
-                sink.lock().unwrap().push_str(&line);
-                sink.lock().unwrap().push('\n');
-            }
-        });
-        let (port, api_port) = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("proxy start line");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxhub"));
+        cmd.args([
+            "proxy",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--api-ip",
+            "127.0.0.1",
+            "--api-port",
+            "0",
+        ])
+        .args(extra)
+        .env("CONFIGPROXY_AUTH_TOKEN", TOKEN);
+        let (child, line) = crate::spawn_until(&mut cmd, "listening on ");
+        let ports: Vec<u16> = line
+            .split("127.0.0.1:")
+            .skip(1)
+            .filter_map(|p| p.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .collect();
+        let [port, api_port, ..] = ports[..] else {
+            panic!("no ports in {line:?}")
+        };
         ProxyProcess {
             child,
             port,
             api_port,
-            log,
         }
     }
 
@@ -409,7 +387,6 @@ fn pid_file_is_written_and_removed() {
     let status = proxy.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!pid_file.exists());
-    let _ = proxy.log.lock().map(|l| l.len());
 }
 
 #[test]
