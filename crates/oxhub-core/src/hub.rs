@@ -7,7 +7,7 @@ use crate::error::HubError;
 use crate::identity::{Groups, Identity, Subject};
 use crate::tokens;
 use oxhub_config::HubConfig;
-use oxhub_model::names::UserName;
+use oxhub_model::names::{GroupName, UserName};
 use oxhub_model::scope::{Access, Owner, Resource, ScopeSet, Vocabulary};
 use oxhub_store::{Owner as TokenOwner, Store, UserQuery, UserRow};
 use std::collections::BTreeSet;
@@ -60,7 +60,11 @@ impl Hub {
     pub async fn owner_scopes(&self, owner: Owner<'_>) -> Result<ScopeSet, HubError> {
         let roles = match owner {
             Owner::User(name) => self.store.user_roles(name).await?,
-            Owner::Service(name) => self.store.service_roles(name).await?,
+            Owner::Service(name) => {
+                self.store
+                    .member_roles(oxhub_store::MemberKind::Service, name)
+                    .await?
+            }
         };
         let mut raw: Vec<String> = Vec::new();
         for role in roles {
@@ -321,6 +325,118 @@ impl Hub {
         }
         self.store.delete_user(name).await?;
         tracing::info!("Deleted user {name}");
+        Ok(())
+    }
+
+    // ---- groups ----
+
+    fn group_name(name: &str) -> Result<String, HubError> {
+        GroupName::parse(name)
+            .map(|g| g.as_str().to_owned())
+            .map_err(|e| HubError::Invalid(format!("Invalid group name {name:?}: {e}")))
+    }
+
+    async fn existing_users(&self, users: &[String]) -> Result<(), HubError> {
+        for u in users {
+            if self.store.user(u).await?.is_none() {
+                return Err(HubError::Invalid(format!("No such user: {u}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /groups` and `POST /groups/{name}`: all or none.
+    pub async fn create_groups(
+        &self,
+        who: &Identity,
+        names: &[String],
+        users: &[String],
+    ) -> Result<Vec<oxhub_store::GroupRow>, HubError> {
+        let required = ["admin:groups"];
+        check(
+            who.scopes
+                .check(&required, &Resource::Global, &Groups::default()),
+            &required,
+            "groups",
+        )?;
+        if names.is_empty() {
+            return Err(HubError::Invalid(
+                "Must specify at least one group to create".into(),
+            ));
+        }
+        let names = names
+            .iter()
+            .map(|n| Self::group_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        for n in &names {
+            if self.store.group(n).await?.is_some() {
+                return Err(HubError::Conflict(format!("Group {n} already exists")));
+            }
+        }
+        self.existing_users(users).await?;
+        let created = self.store.create_groups(&names, users).await?;
+        for g in &created {
+            tracing::info!("Created group {}", g.name);
+        }
+        Ok(created)
+    }
+
+    async fn require_group(
+        &self,
+        who: &Identity,
+        required: &[&str],
+        name: &str,
+    ) -> Result<(), HubError> {
+        check(
+            who.scopes
+                .check(required, &Resource::Group(name), &Groups::default()),
+            required,
+            name,
+        )?;
+        if self.store.group(name).await?.is_none() {
+            return Err(HubError::NotFound(format!("No such group: {name}")));
+        }
+        Ok(())
+    }
+
+    pub async fn delete_group(&self, who: &Identity, name: &str) -> Result<(), HubError> {
+        self.require_group(who, &["delete:groups"], name).await?;
+        self.store.delete_group(name).await?;
+        tracing::info!("Deleted group {name}");
+        Ok(())
+    }
+
+    /// Add (`add`) or remove users of a group.
+    pub async fn change_group_users(
+        &self,
+        who: &Identity,
+        name: &str,
+        users: &[String],
+        add: bool,
+    ) -> Result<(), HubError> {
+        self.require_group(who, &["groups"], name).await?;
+        self.existing_users(users).await?;
+        if add {
+            self.store.add_group_members(name, users).await?;
+        } else {
+            self.store.remove_group_members(name, users).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_group_properties(
+        &self,
+        who: &Identity,
+        name: &str,
+        properties: &serde_json::Value,
+    ) -> Result<(), HubError> {
+        self.require_group(who, &["groups"], name).await?;
+        if !properties.is_object() {
+            return Err(HubError::Invalid(
+                "Group properties must be a JSON object".into(),
+            ));
+        }
+        self.store.set_group_properties(name, properties).await?;
         Ok(())
     }
 }

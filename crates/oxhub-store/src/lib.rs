@@ -491,6 +491,40 @@ impl Store {
         group_row(&row)
     }
 
+    /// Create several groups, each with the same members, all or none: `Conflict` if any group
+    /// exists, `NotFound` if any user is missing.
+    pub async fn create_groups(
+        &self,
+        names: &[String],
+        members: &[String],
+    ) -> Result<Vec<GroupRow>> {
+        let mut tx = self.write_tx().await?;
+        let mut user_ids = Vec::with_capacity(members.len());
+        for m in members {
+            user_ids.push(self.id_of(&mut tx, "users", m).await?);
+        }
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let row = sqlx::query("INSERT INTO groups (name, properties) VALUES ($1, '{}') RETURNING id, name, properties")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+            let group = group_row(&row)?;
+            for uid in &user_ids {
+                sqlx::query("INSERT INTO user_group_map (user_id, group_id) VALUES ($1, $2)")
+                    .bind(*uid)
+                    .bind(group.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            out.push(group);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     pub async fn group(&self, name: &str) -> Result<Option<GroupRow>> {
         let row = sqlx::query("SELECT id, name, properties FROM groups WHERE name = $1")
             .bind(name)
@@ -646,15 +680,14 @@ impl Store {
         row.as_ref().map(service_row).transpose()
     }
 
-    /// A service's roles.
-    pub async fn service_roles(&self, name: &str) -> Result<Vec<RoleRow>> {
-        let rows = sqlx::query(
+    /// The roles assigned directly to a group or a service (a user's: [`Store::user_roles`]).
+    pub async fn member_roles(&self, kind: MemberKind, name: &str) -> Result<Vec<RoleRow>> {
+        let (table, map, column) = kind.tables();
+        let sql = format!(
             "SELECT r.id AS id, r.name AS name, r.description AS description, r.scopes AS scopes FROM roles r \
-             JOIN service_role_map m ON m.role_id = r.id JOIN services s ON s.id = m.service_id WHERE s.name = $1 ORDER BY r.name",
-        )
-        .bind(name)
-        .fetch_all(&self.pool)
-        .await?;
+             JOIN {map} m ON m.role_id = r.id JOIN {table} x ON x.id = m.{column} WHERE x.name = $1 ORDER BY r.name"
+        );
+        let rows = sqlx::query(&sql).bind(name).fetch_all(&self.pool).await?;
         rows.iter().map(role_row).collect()
     }
 

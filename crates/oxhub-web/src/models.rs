@@ -59,3 +59,32 @@ pub fn user_model(
     m.insert("name".into(), json!(user.name));
     Some(Value::Object(m))
 }
+
+/// The group model as `scopes` may see it (`read:groups` → name, properties, users;
+/// `read:groups:name` → name; `read:roles:groups` → roles); `None` when nothing is visible.
+pub fn group_model(
+    group: &oxhub_store::GroupRow,
+    users: &[String],
+    roles: &[String],
+    scopes: &ScopeSet,
+) -> Option<Value> {
+    let res = Resource::Group(&group.name);
+    let none = Groups::default();
+    let read = scopes.permits("read:groups", &res, &none);
+    let name = read || scopes.permits("read:groups:name", &res, &none);
+    let read_roles = scopes.permits("read:roles:groups", &res, &none);
+    if !(name || read_roles) {
+        return None;
+    }
+    let mut m = Map::new();
+    m.insert("kind".into(), json!("group"));
+    m.insert("name".into(), json!(group.name));
+    if read {
+        m.insert("properties".into(), group.properties.clone());
+        m.insert("users".into(), json!(users));
+    }
+    if read_roles {
+        m.insert("roles".into(), json!(roles));
+    }
+    Some(Value::Object(m))
+}

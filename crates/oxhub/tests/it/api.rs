@@ -442,3 +442,148 @@ fn token_and_upgrade_db_chores() {
         .count();
     assert_eq!(backups, 1, "upgrade-db backs up the SQLite file first");
 }
+
+#[test]
+fn groups_crud_membership_and_scopes() {
+    let (dir, hub) = setup();
+    let admin = user_token(dir.path(), "admin");
+    let t = Some(admin.as_str());
+    let (status, _, created) = hub.call(
+        "POST",
+        "/hub/api/groups",
+        t,
+        Some(r#"{"groups": ["staff", "students"], "users": ["alice"]}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        created[0],
+        serde_json::json!({"kind": "group", "name": "staff", "properties": {}, "users": ["alice"], "roles": []})
+    );
+    // All or none: one existing group → 409 and nothing created; an unknown user → 400.
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/groups",
+            t,
+            Some(r#"{"groups": ["new1", "staff"]}"#),
+            &[]
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/groups",
+            t,
+            Some(r#"{"groups": ["new2"], "users": ["ghost"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(hub.get("/hub/api/groups/new1", t).0, 404);
+    assert_eq!(hub.get("/hub/api/groups/new2", t).0, 404);
+    assert_eq!(
+        hub.call("POST", "/hub/api/groups/solo", t, None, &[]).0,
+        201
+    );
+    assert_eq!(
+        hub.call("POST", "/hub/api/groups/solo", t, None, &[]).0,
+        409
+    );
+
+    let (status, _, g) = hub.call(
+        "POST",
+        "/hub/api/groups/staff/users",
+        t,
+        Some(r#"{"users": ["bob"]}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, g["users"].clone()),
+        (200, serde_json::json!(["alice", "bob"]))
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/groups/staff/users",
+            t,
+            Some(r#"{"users": ["ghost"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/groups/nope/users",
+            t,
+            Some(r#"{"users": ["bob"]}"#),
+            &[]
+        )
+        .0,
+        404
+    );
+    let (status, _, g) = hub.call(
+        "DELETE",
+        "/hub/api/groups/staff/users",
+        t,
+        Some(r#"{"users": ["alice"]}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, g["users"].clone()),
+        (200, serde_json::json!(["bob"]))
+    );
+    let (status, _, g) = hub.call(
+        "PUT",
+        "/hub/api/groups/staff/properties",
+        t,
+        Some(r#"{"course": "intro"}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, g["properties"].clone()),
+        (200, serde_json::json!({"course": "intro"}))
+    );
+    assert_eq!(
+        hub.call(
+            "PUT",
+            "/hub/api/groups/staff/properties",
+            t,
+            Some("[1]"),
+            &[]
+        )
+        .0,
+        400
+    );
+    let (_, user) = hub.get("/hub/api/users/bob", t);
+    assert_eq!(user["groups"], serde_json::json!(["staff"]));
+
+    // Listing: everything for the admin; a plain user sees none of it.
+    let (status, list) = hub.get("/hub/api/groups", t);
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(3)));
+    let bob = user_token(dir.path(), "bob");
+    assert_eq!(hub.get("/hub/api/groups", Some(&bob)).0, 403);
+    assert_eq!(hub.get("/hub/api/groups/staff", Some(&bob)).0, 403);
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/groups/staff", Some(&bob), None, &[])
+            .0,
+        403
+    );
+
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/groups/staff", t, None, &[]).0,
+        204
+    );
+    assert_eq!(
+        hub.call("DELETE", "/hub/api/groups/staff", t, None, &[]).0,
+        404
+    );
+    let (_, user) = hub.get("/hub/api/users/bob", t);
+    assert_eq!(user["groups"], serde_json::json!([]));
+    hub.stop();
+}
