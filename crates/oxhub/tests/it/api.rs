@@ -587,3 +587,157 @@ fn groups_crud_membership_and_scopes() {
     assert_eq!(user["groups"], serde_json::json!([]));
     hub.stop();
 }
+
+#[test]
+fn tokens_are_issued_within_the_owners_scopes() {
+    let (dir, hub) = setup();
+    let alice = user_token(dir.path(), "alice");
+    let a = Some(alice.as_str());
+    // A token with fewer scopes than its owner, and its model.
+    let (status, _, t) = hub.call(
+        "POST",
+        "/hub/api/users/alice/tokens",
+        a,
+        Some(r#"{"scopes": ["read:users!user=alice"], "note": "ro", "expires_in": 3600}"#),
+        &[],
+    );
+    assert_eq!(status, 201, "{t}");
+    let secret = t["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (t["kind"].as_str(), t["user"].as_str(), t["note"].as_str()),
+        (Some("api_token"), Some("alice"), Some("ro"))
+    );
+    assert!(t["expires_at"].is_string());
+    let scopes: Vec<&str> = t["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(
+        scopes.contains(&"read:users!user=alice")
+            && !scopes.iter().any(|s| s.starts_with("tokens")),
+        "{scopes:?}"
+    );
+    // It reads alice but cannot make tokens (no `tokens` scope): 403 with JupyterHub's message.
+    assert_eq!(hub.get("/hub/api/users/alice", Some(&secret)).0, 200);
+    let (status, _, body) = hub.call(
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some(&secret),
+        None,
+        &[],
+    );
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["message"],
+        "User alice not found or no permissions to generate tokens"
+    );
+    // Escalation is refused: alice does not hold admin:users.
+    let (status, _, body) = hub.call(
+        "POST",
+        "/hub/api/users/alice/tokens",
+        a,
+        Some(r#"{"scopes": ["admin:users"]}"#),
+        &[],
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not held by user alice"),
+        "{body}"
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users/alice/tokens",
+            a,
+            Some(r#"{"scopes": ["no:such:scope"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users/alice/tokens",
+            a,
+            Some(r#"{"scopes": [], "roles": ["user"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/hub/api/users/alice/tokens",
+            a,
+            Some(r#"{"expires_in": "soon"}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    // Another user's tokens are hidden.
+    assert_eq!(hub.get("/hub/api/users/bob/tokens", a).0, 404);
+    assert_eq!(
+        hub.call("POST", "/hub/api/users/bob/tokens", a, None, &[])
+            .0,
+        403
+    );
+    // List, get, delete; a deleted token stops working at once.
+    let (status, list) = hub.get("/hub/api/users/alice/tokens", a);
+    assert_eq!(status, 200);
+    let ids: Vec<String> = list["api_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        list["api_tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.get("token").is_none()),
+        "secrets are never listed"
+    );
+    let ro_id = t["id"].as_str().unwrap();
+    assert_eq!(
+        hub.get(&format!("/hub/api/users/alice/tokens/{ro_id}"), a)
+            .1["note"],
+        "ro"
+    );
+    assert_eq!(hub.get("/hub/api/users/alice/tokens/a999999", a).0, 404);
+    assert_eq!(hub.get("/hub/api/users/alice/tokens/garbage", a).0, 404);
+    assert_eq!(
+        hub.call(
+            "DELETE",
+            &format!("/hub/api/users/alice/tokens/{ro_id}"),
+            a,
+            None,
+            &[]
+        )
+        .0,
+        204
+    );
+    assert_eq!(hub.get("/hub/api/users/alice", Some(&secret)).0, 403);
+    // An admin service issues a token on a user's behalf; the note says so.
+    let (status, _, t) = hub.call(
+        "POST",
+        "/hub/api/users/bob/tokens",
+        Some(ADMIN_SERVICE_TOKEN),
+        None,
+        &[],
+    );
+    assert_eq!(
+        (status, t["note"].as_str()),
+        (201, Some("Requested via api by service ops"))
+    );
+    hub.stop();
+}
