@@ -25,13 +25,13 @@ c.JupyterHub.load_roles = [
 ]
 "#;
 
-struct Hub {
+pub struct Hub {
     child: Child,
     port: u16,
 }
 
 impl Hub {
-    fn start(dir: &Path) -> Hub {
+    pub fn start(dir: &Path) -> Hub {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxhub"));
         cmd.current_dir(dir);
         let (child, line) = crate::spawn_until(&mut cmd, "hub listening on http://127.0.0.1:");
@@ -44,7 +44,7 @@ impl Hub {
     }
 
     /// One request; returns status, the head (lower-cased) and the body parsed as JSON (or null).
-    fn call(
+    pub fn call(
         &self,
         method: &str,
         path: &str,
@@ -81,12 +81,12 @@ impl Hub {
         )
     }
 
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
         let (status, _, body) = self.call("GET", path, token, None, &[]);
         (status, body)
     }
 
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -103,7 +103,7 @@ impl Drop for Hub {
     }
 }
 
-fn user_token(dir: &Path, user: &str) -> String {
+pub fn user_token(dir: &Path, user: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
         .args(["token", user])
         .current_dir(dir)

@@ -6,6 +6,7 @@
     clippy::disallowed_methods
 )]
 
+mod advisories;
 mod api;
 mod config;
 mod proxy;

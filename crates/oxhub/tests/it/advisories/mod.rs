@@ -1,0 +1,29 @@
+//! One regression test per published JupyterHub advisory that the implemented API touches
+//! (`shared/reference/security-advisories.md`), named after the advisory.
+
+mod ghsa_69wv_m5fw_2fhp;
+mod ghsa_9x4q_3gxw_849f;
+
+use crate::api::Hub;
+
+/// A hub whose services hold exactly the scopes an advisory is about.
+pub fn hub_with_roles(roles: &str) -> (tempfile::TempDir, Hub) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+c.JupyterHub.hub_ip = '127.0.0.1'
+c.JupyterHub.hub_port = 0
+c.JupyterHub.db_url = 'sqlite:///hub.sqlite'
+c.Authenticator.admin_users = {{'admin'}}
+c.Authenticator.allowed_users = {{'alice', 'bob', 'carol'}}
+c.JupyterHub.services = [
+    {{'name': 'useradmin', 'api_token': 'useradmin-token-0123456789'}},
+    {{'name': 'groupadmin', 'api_token': 'groupadmin-token-0123456789'}},
+]
+c.JupyterHub.load_roles = {roles}
+"#
+    );
+    std::fs::write(dir.path().join("jupyterhub_config.py"), config).unwrap();
+    let hub = Hub::start(dir.path());
+    (dir, hub)
+}
