@@ -741,3 +741,25 @@ fn tokens_are_issued_within_the_owners_scopes() {
     );
     hub.stop();
 }
+
+#[test]
+fn services_are_an_object_keyed_by_name() {
+    let (dir, hub) = setup();
+    let admin = user_token(dir.path(), "admin");
+    let (status, services) = hub.get("/hub/api/services", Some(&admin));
+    assert_eq!(status, 200);
+    let obj = services.as_object().expect("an object keyed by name, not a list");
+    let mut names: Vec<_> = obj.keys().cloned().collect();
+    names.sort();
+    assert_eq!(names, ["culler", "ops"]);
+    assert_eq!(obj["ops"]["admin"], true);
+    assert_eq!(obj["culler"]["roles"], serde_json::json!(["culler"]));
+    assert_eq!(obj["culler"]["prefix"], "", "no url: not proxied");
+    let (status, one) = hub.get("/hub/api/services/culler", Some(&admin));
+    assert_eq!((status, one["kind"].as_str(), one["name"].as_str()), (200, Some("service"), Some("culler")));
+    assert_eq!(hub.get("/hub/api/services/nope", Some(&admin)).0, 404);
+    // A plain user may not list services.
+    let alice = user_token(dir.path(), "alice");
+    assert_eq!(hub.get("/hub/api/services", Some(&alice)).0, 403);
+    hub.stop();
+}
