@@ -617,4 +617,89 @@ impl Hub {
             .ok_or_else(|| HubError::Internal("new token not found".into()))?;
         Ok((token, row))
     }
+
+    /// `PATCH /users/{name}`: rename, admin flag, group membership (set exactly). Returns the
+    /// user's (possibly new) name.
+    pub async fn patch_user(
+        &self,
+        who: &Identity,
+        name: &str,
+        new_name: Option<&str>,
+        admin: Option<bool>,
+        groups: Option<&[String]>,
+    ) -> Result<String, HubError> {
+        self.require(who, &["admin:users"], Resource::User(name))
+            .await?;
+        let target = self
+            .store
+            .user(name)
+            .await?
+            .ok_or_else(|| HubError::NotFound(format!("No such user: {name}")))?;
+        if (target.admin || admin == Some(true)) && !who.subject.is_admin() {
+            return Err(HubError::Refused(
+                "Only admins can modify admins or grant admin permissions".into(),
+            ));
+        }
+        let mut current = name.to_owned();
+        if let Some(new) = new_name.filter(|n| *n != name) {
+            let new = UserName::parse(new)
+                .map_err(|e| HubError::Invalid(format!("Invalid username {new:?}: {e}")))?;
+            if self.store.user(new.as_str()).await?.is_some() {
+                return Err(HubError::Invalid(format!(
+                    "User {} already exists, username must be unique",
+                    new.as_str()
+                )));
+            }
+            self.store
+                .rename_user(name, new.as_str())
+                .await
+                .map_err(|e| match e {
+                    oxhub_store::StoreError::Conflict(_) => HubError::Invalid(format!(
+                        "User {} already exists, username must be unique",
+                        new.as_str()
+                    )),
+                    other => other.into(),
+                })?;
+            tracing::info!("Renamed user {name} to {}", new.as_str());
+            current = new.as_str().to_owned();
+        }
+        if let Some(admin) = admin {
+            self.store.set_admin(&current, admin).await?;
+            if admin {
+                self.store
+                    .grant_role(ADMIN_ROLE, oxhub_store::MemberKind::User, &current)
+                    .await?;
+            } else {
+                let members: Vec<String> = self
+                    .store
+                    .role_members(ADMIN_ROLE, oxhub_store::MemberKind::User)
+                    .await?
+                    .into_iter()
+                    .filter(|m| *m != current)
+                    .collect();
+                self.store
+                    .set_role_members(ADMIN_ROLE, oxhub_store::MemberKind::User, &members)
+                    .await?;
+            }
+        }
+        if let Some(groups) = groups {
+            for g in groups {
+                if self.store.group(g).await?.is_none() {
+                    return Err(HubError::Invalid(format!("No such group: {g}")));
+                }
+            }
+            let before = self.store.user_groups(&current).await?;
+            for g in before.iter().filter(|g| !groups.contains(g)) {
+                self.store
+                    .remove_group_members(g, std::slice::from_ref(&current))
+                    .await?;
+            }
+            for g in groups.iter().filter(|g| !before.contains(g)) {
+                self.store
+                    .add_group_members(g, std::slice::from_ref(&current))
+                    .await?;
+            }
+        }
+        Ok(current)
+    }
 }

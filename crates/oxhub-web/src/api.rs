@@ -28,7 +28,10 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/users", get(list_users).post(create_users))
         .route(
             "/users/{name}",
-            get(get_user).post(create_user).delete(delete_user),
+            get(get_user)
+                .post(create_user)
+                .delete(delete_user)
+                .patch(patch_user),
         )
         .route("/users/{name}/tokens", get(list_tokens).post(create_token))
         .route(
@@ -772,7 +775,11 @@ async fn create_token(
 
 /// The service model as `scopes` may see it (`read:services` → all but roles;
 /// `read:services:name` → kind, name, admin; `read:roles:services` → kind, name, roles, admin).
-async fn service_json(hub: &Hub, who: &Identity, row: &oxhub_store::ServiceRow) -> Result<Option<Value>, ApiError> {
+async fn service_json(
+    hub: &Hub,
+    who: &Identity,
+    row: &oxhub_store::ServiceRow,
+) -> Result<Option<Value>, ApiError> {
     let res = Resource::Service(&row.name);
     let none = Groups::default();
     let read = who.scopes.permits("read:services", &res, &none);
@@ -786,7 +793,14 @@ async fn service_json(hub: &Hub, who: &Identity, row: &oxhub_store::ServiceRow) 
     m.insert("name".into(), json!(row.name));
     m.insert("admin".into(), json!(row.admin));
     if read_roles {
-        let roles: Vec<String> = hub.store.member_roles(oxhub_store::MemberKind::Service, &row.name).await.map_err(HubError::from)?.into_iter().map(|r| r.name).collect();
+        let roles: Vec<String> = hub
+            .store
+            .member_roles(oxhub_store::MemberKind::Service, &row.name)
+            .await
+            .map_err(HubError::from)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
         m.insert("roles".into(), json!(roles));
     }
     if read {
@@ -802,7 +816,14 @@ async fn service_json(hub: &Hub, who: &Identity, row: &oxhub_store::ServiceRow) 
         let url = field("url").unwrap_or(json!(""));
         let has_url = url.as_str().is_some_and(|u| !u.is_empty());
         m.insert("url".into(), url);
-        m.insert("prefix".into(), json!(if has_url { format!("{}services/{}/", hub.config.hub.base_url, row.name) } else { String::new() }));
+        m.insert(
+            "prefix".into(),
+            json!(if has_url {
+                format!("{}services/{}/", hub.config.hub.base_url, row.name)
+            } else {
+                String::new()
+            }),
+        );
         m.insert("command".into(), field("command").unwrap_or(json!("")));
         m.insert("pid".into(), json!(0));
         m.insert("info".into(), field("info").unwrap_or(json!({})));
@@ -814,10 +835,17 @@ async fn service_json(hub: &Hub, who: &Identity, row: &oxhub_store::ServiceRow) 
 /// `GET /services`: an object keyed by service name (not a list, not paginated; hub-api.md ⚠).
 async fn list_services(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let who = identity(&hub, &headers).await?;
-    forbid(who.scopes.check_listing(&["list:services"]), &["list:services"])?;
+    forbid(
+        who.scopes.check_listing(&["list:services"]),
+        &["list:services"],
+    )?;
     let mut out = serde_json::Map::new();
     for row in hub.store.services().await.map_err(HubError::from)? {
-        if !who.scopes.permits("list:services", &Resource::Service(&row.name), &Groups::default()) {
+        if !who.scopes.permits(
+            "list:services",
+            &Resource::Service(&row.name),
+            &Groups::default(),
+        ) {
             continue;
         }
         if let Some(model) = service_json(&hub, &who, &row).await? {
@@ -829,9 +857,66 @@ async fn list_services(State(hub): S, headers: HeaderMap) -> Result<Json<Value>,
 
 const READ_SERVICE: &[&str] = &["read:services", "read:services:name", "read:roles:services"];
 
-async fn get_service(State(hub): S, headers: HeaderMap, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_service(
+    State(hub): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let who = identity(&hub, &headers).await?;
-    forbid(who.scopes.check(READ_SERVICE, &Resource::Service(&name), &Groups::default()), READ_SERVICE)?;
-    let row = hub.store.service(&name).await.map_err(HubError::from)?.ok_or_else(|| ApiError::from(HubError::NotFound(format!("No such service: {name}"))))?;
-    service_json(&hub, &who, &row).await?.map(Json).ok_or_else(|| HubError::NotFound(format!("No such service: {name}")).into())
+    forbid(
+        who.scopes
+            .check(READ_SERVICE, &Resource::Service(&name), &Groups::default()),
+        READ_SERVICE,
+    )?;
+    let row = hub
+        .store
+        .service(&name)
+        .await
+        .map_err(HubError::from)?
+        .ok_or_else(|| ApiError::from(HubError::NotFound(format!("No such service: {name}"))))?;
+    service_json(&hub, &who, &row)
+        .await?
+        .map(Json)
+        .ok_or_else(|| HubError::NotFound(format!("No such service: {name}")).into())
+}
+
+async fn patch_user(
+    State(hub): S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = identity(&hub, &headers).await?;
+    let Some(Value::Object(body)) = json_body(&body)? else {
+        return Err(ApiError::bad_request("Body must be a JSON object"));
+    };
+    if let Some(k) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "admin" | "groups"))
+    {
+        let why = if matches!(k.as_str(), "roles" | "auth_state") {
+            "is not supported by oxhub yet"
+        } else {
+            "is not a user field"
+        };
+        return Err(ApiError::bad_request(format!("{k} {why}")));
+    }
+    let new_name = match body.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) => Some(n.as_str()),
+        Some(_) => return Err(ApiError::bad_request("name must be a string")),
+    };
+    let admin = match body.get("admin") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(ApiError::bad_request("admin must be a boolean")),
+    };
+    let groups = opt_strings(&body, "groups")?;
+    let current = hub
+        .patch_user(&who, &name, new_name, admin, groups.as_deref())
+        .await?;
+    user_json(&hub, &who, &current)
+        .await?
+        .map(Json)
+        .ok_or_else(|| HubError::NotFound(format!("No such user: {current}")).into())
 }

@@ -748,7 +748,9 @@ fn services_are_an_object_keyed_by_name() {
     let admin = user_token(dir.path(), "admin");
     let (status, services) = hub.get("/hub/api/services", Some(&admin));
     assert_eq!(status, 200);
-    let obj = services.as_object().expect("an object keyed by name, not a list");
+    let obj = services
+        .as_object()
+        .expect("an object keyed by name, not a list");
     let mut names: Vec<_> = obj.keys().cloned().collect();
     names.sort();
     assert_eq!(names, ["culler", "ops"]);
@@ -756,10 +758,122 @@ fn services_are_an_object_keyed_by_name() {
     assert_eq!(obj["culler"]["roles"], serde_json::json!(["culler"]));
     assert_eq!(obj["culler"]["prefix"], "", "no url: not proxied");
     let (status, one) = hub.get("/hub/api/services/culler", Some(&admin));
-    assert_eq!((status, one["kind"].as_str(), one["name"].as_str()), (200, Some("service"), Some("culler")));
+    assert_eq!(
+        (status, one["kind"].as_str(), one["name"].as_str()),
+        (200, Some("service"), Some("culler"))
+    );
     assert_eq!(hub.get("/hub/api/services/nope", Some(&admin)).0, 404);
     // A plain user may not list services.
     let alice = user_token(dir.path(), "alice");
     assert_eq!(hub.get("/hub/api/services", Some(&alice)).0, 403);
+    hub.stop();
+}
+
+#[test]
+fn patch_renames_and_sets_admin_by_admins_only() {
+    let (dir, hub) = setup();
+    let admin = user_token(dir.path(), "admin");
+    let t = Some(admin.as_str());
+    let bob_token = user_token(dir.path(), "bob");
+    assert_eq!(hub.call("POST", "/hub/api/groups/g1", t, None, &[]).0, 201);
+    let (status, _, user) = hub.call(
+        "PATCH",
+        "/hub/api/users/bob",
+        t,
+        Some(r#"{"name": "robert", "groups": ["g1"]}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, user["name"].as_str(), user["groups"].clone()),
+        (200, Some("robert"), serde_json::json!(["g1"]))
+    );
+    assert_eq!(hub.get("/hub/api/users/bob", t).0, 404);
+    assert_eq!(
+        hub.get("/hub/api/users/robert", Some(&bob_token)).0,
+        200,
+        "tokens follow a rename"
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/robert",
+            t,
+            Some(r#"{"name": "alice"}"#),
+            &[]
+        )
+        .0,
+        400,
+        "name taken"
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/robert",
+            t,
+            Some(r#"{"name": "bad/name"}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/robert",
+            t,
+            Some(r#"{"groups": ["nope"]}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/robert",
+            t,
+            Some(r#"{"shoe_size": 9}"#),
+            &[]
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/nobody",
+            t,
+            Some(r#"{"admin": true}"#),
+            &[]
+        )
+        .0,
+        404
+    );
+    let (status, _, user) = hub.call(
+        "PATCH",
+        "/hub/api/users/robert",
+        t,
+        Some(r#"{"admin": true}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, user["admin"].clone(), user["roles"].clone()),
+        (
+            200,
+            serde_json::json!(true),
+            serde_json::json!(["admin", "user"])
+        )
+    );
+    let (status, _, user) = hub.call(
+        "PATCH",
+        "/hub/api/users/robert",
+        t,
+        Some(r#"{"admin": false}"#),
+        &[],
+    );
+    assert_eq!(
+        (status, user["admin"].clone(), user["roles"].clone()),
+        (200, serde_json::json!(false), serde_json::json!(["user"]))
+    );
     hub.stop();
 }

@@ -50,3 +50,36 @@ fn admin_users_scope_cannot_grant_admin() {
     assert_eq!(user["admin"], false);
     hub.stop();
 }
+
+#[test]
+fn admin_users_scope_cannot_patch_admin() {
+    let (_dir, hub) = hub_with_roles(
+        "[{'name': 'useradmin', 'scopes': ['admin:users'], 'services': ['useradmin']}]",
+    );
+    let token = Some("useradmin-token-0123456789");
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/alice",
+            token,
+            Some(r#"{"admin": true}"#),
+            &[]
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        hub.call(
+            "PATCH",
+            "/hub/api/users/admin",
+            token,
+            Some(r#"{"name": "admin2"}"#),
+            &[]
+        )
+        .0,
+        403,
+        "may not modify an admin"
+    );
+    assert_eq!(hub.get("/hub/api/users/alice", token).1["admin"], false);
+    hub.stop();
+}
