@@ -147,10 +147,13 @@ impl Hub {
                 effective.discarded
             );
         }
-        self.store.touch_token(row.id, now).await?;
+        // Activity of the token and its user, throttled by activity_resolution (default 30 s),
+        // so reading the API does not write to the database on every request.
+        let resolution = self.config.hub.activity_resolution.max(0) * 1000;
+        if row.last_activity.is_none_or(|t| now - t >= resolution) {
+            self.store.touch_token(row.id, now).await?;
+        }
         if let Subject::User { name, .. } = &subject {
-            // Activity of users, throttled by activity_resolution (default 30 s).
-            let resolution = self.config.hub.activity_resolution.max(0) * 1000;
             let stale = self
                 .store
                 .user(name)
