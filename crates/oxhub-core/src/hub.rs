@@ -77,15 +77,14 @@ impl Hub {
         Ok(expansion.scopes)
     }
 
-    /// Group memberships of these users, for scope checks that name groups.
+    /// Group memberships of these users, for scope checks that name groups (one query).
     pub async fn groups_of(&self, users: &[&str]) -> Result<Groups, HubError> {
-        let mut out = Groups::default();
-        for user in users {
-            let groups: BTreeSet<String> =
-                self.store.user_groups(user).await?.into_iter().collect();
-            out.0.insert((*user).to_owned(), groups);
-        }
-        Ok(out)
+        let map = self.store.groups_of_users(users).await?;
+        Ok(Groups(
+            map.into_iter()
+                .map(|(u, g)| (u, g.into_iter().collect::<BTreeSet<_>>()))
+                .collect(),
+        ))
     }
 
     /// Resolve an API token to an identity; `None` for unknown, expired or over-long tokens.

@@ -619,6 +619,76 @@ impl Store {
             .collect()
     }
 
+    /// (user, name) pairs for `names` from `sql`, whose `$1..$n` placeholders are appended here
+    /// (`{in}` in `sql` becomes the list; `{in2}` a second copy for a UNION).
+    async fn pairs_for_users(
+        &self,
+        sql: &str,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        let mut out: std::collections::HashMap<String, Vec<String>> = names
+            .iter()
+            .map(|n| ((*n).to_owned(), Vec::new()))
+            .collect();
+        if names.is_empty() {
+            return Ok(out);
+        }
+        let first: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let second: Vec<String> = (names.len() + 1..=2 * names.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        let sql = sql
+            .replace("{in}", &first.join(", "))
+            .replace("{in2}", &second.join(", "));
+        let mut q = sqlx::query(&sql);
+        for n in names {
+            q = q.bind(*n);
+        }
+        if sql.contains(&second.first().cloned().unwrap_or_default()) {
+            for n in names {
+                q = q.bind(*n);
+            }
+        }
+        for row in q.fetch_all(&self.pool).await? {
+            let user: String = row.try_get("uname")?;
+            let item: String = row.try_get("item")?;
+            out.entry(user).or_default().push(item);
+        }
+        for v in out.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        Ok(out)
+    }
+
+    /// The group names of each of `names`, in one query.
+    pub async fn groups_of_users(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        self.pairs_for_users(
+            "SELECT u.name AS uname, g.name AS item FROM users u JOIN user_group_map m ON m.user_id = u.id \
+             JOIN groups g ON g.id = m.group_id WHERE u.name IN ({in})",
+            names,
+        )
+        .await
+    }
+
+    /// The role names of each of `names` (direct and through groups), in one query.
+    pub async fn role_names_of_users(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        self.pairs_for_users(
+            "SELECT u.name AS uname, r.name AS item FROM users u JOIN user_role_map m ON m.user_id = u.id \
+             JOIN roles r ON r.id = m.role_id WHERE u.name IN ({in}) \
+             UNION SELECT u.name AS uname, r.name AS item FROM users u JOIN user_group_map ug ON ug.user_id = u.id \
+             JOIN group_role_map gr ON gr.group_id = ug.group_id JOIN roles r ON r.id = gr.role_id WHERE u.name IN ({in2})",
+            names,
+        )
+        .await
+    }
+
     pub async fn user_groups(&self, user: &str) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT g.name AS name FROM groups g JOIN user_group_map m ON m.group_id = g.id JOIN users u ON u.id = m.user_id WHERE u.name = $1 ORDER BY g.name")
             .bind(user)

@@ -223,6 +223,23 @@ async fn suite(store: &Store) {
         .map(|r| r.name)
         .collect();
     assert_eq!(names, ["staff-role", "user"]);
+    // The batched forms the user list uses.
+    let groups = store
+        .groups_of_users(&["alice", "bob", "nobody"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            groups["alice"].clone(),
+            groups["bob"].clone(),
+            groups["nobody"].clone()
+        ),
+        (vec!["staff".to_owned()], vec![], vec![])
+    );
+    let roles = store.role_names_of_users(&["alice", "bob"]).await.unwrap();
+    assert_eq!(roles["alice"], ["staff-role", "user"]);
+    assert_eq!(roles["bob"], ["user"]);
+    assert!(store.groups_of_users(&[]).await.unwrap().is_empty());
 
     // Tokens: stored by hash, looked up by prefix, expiry honoured, owners of both kinds.
     let t = store

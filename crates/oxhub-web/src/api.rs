@@ -282,6 +282,11 @@ async fn list_users(
     };
     let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
     let membership = hub.groups_of(&names).await?;
+    let role_names = hub
+        .store
+        .role_names_of_users(&names)
+        .await
+        .map_err(HubError::from)?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         if !who
@@ -290,14 +295,7 @@ async fn list_users(
         {
             continue;
         }
-        let roles: Vec<String> = hub
-            .store
-            .user_roles(&row.name)
-            .await
-            .map_err(HubError::from)?
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let roles = role_names.get(&row.name).cloned().unwrap_or_default();
         let groups = membership
             .0
             .get(&row.name)
