@@ -104,15 +104,19 @@ impl Hub {
         else {
             return Ok(None);
         };
+        let mut user_activity = None;
         let (subject, owner_name) = match &row.owner {
             TokenOwner::User(name) => match self.store.user(name).await? {
-                Some(u) => (
-                    Subject::User {
-                        name: u.name.clone(),
-                        admin: u.admin,
-                    },
-                    u.name,
-                ),
+                Some(u) => {
+                    user_activity = u.last_activity;
+                    (
+                        Subject::User {
+                            name: u.name.clone(),
+                            admin: u.admin,
+                        },
+                        u.name,
+                    )
+                }
                 None => return Ok(None),
             },
             TokenOwner::Service(name) => match self.store.service(name).await? {
@@ -153,12 +157,7 @@ impl Hub {
             self.store.touch_token(row.id, now).await?;
         }
         if let Subject::User { name, .. } = &subject {
-            let stale = self
-                .store
-                .user(name)
-                .await?
-                .and_then(|u| u.last_activity)
-                .is_none_or(|t| now - t >= resolution);
+            let stale = user_activity.is_none_or(|t| now - t >= resolution);
             if stale && !row.note.starts_with("Server at ") {
                 self.store.touch_user(name, now).await?;
             }
