@@ -75,18 +75,12 @@ pub struct Shared {
     pub table: Arc<RouteTable>,
     pub opts: Arc<Options>,
     pub client: Client<HttpConnector, ClientBody>,
-    /// The public port, for X-Forwarded-Port when the Host header has none.
-    public_port: u16,
+    /// Whether the public listener terminates TLS (X-Forwarded-Proto, default port 443).
     tls: bool,
 }
 
 impl Shared {
-    pub fn new(
-        table: Arc<RouteTable>,
-        opts: Arc<Options>,
-        public_port: u16,
-        tls: bool,
-    ) -> Arc<Shared> {
+    pub fn new(table: Arc<RouteTable>, opts: Arc<Options>, tls: bool) -> Arc<Shared> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(20)));
@@ -98,7 +92,6 @@ impl Shared {
             table,
             opts,
             client,
-            public_port,
             tls,
         })
     }
@@ -357,7 +350,6 @@ pub async fn handle(
                     "80".into()
                 }
             });
-        let _ = shared.public_port;
         add_forwarded(
             &mut parts.headers,
             "x-forwarded-for",

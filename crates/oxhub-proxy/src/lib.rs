@@ -193,7 +193,6 @@ pub async fn start(opts: Options) -> Result<Running, ProxyError> {
         let table = Arc::clone(&table);
         let opts = Arc::clone(&opts);
         let tls = tls.clone();
-        let port = public_addr.port();
         std::thread::Builder::new()
             .name(format!("oxhub-proxy-{i}"))
             .spawn(move || {
@@ -210,7 +209,7 @@ pub async fn start(opts: Options) -> Result<Running, ProxyError> {
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
                         Ok(listener) => {
-                            let shared = forward::Shared::new(table, opts, port, tls.is_some());
+                            let shared = forward::Shared::new(table, opts, tls.is_some());
                             forward::serve(listener, shared, tls).await;
                         }
                         Err(e) => tracing::error!("data-plane thread {i}: {e}"),
