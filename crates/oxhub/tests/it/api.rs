@@ -877,3 +877,87 @@ fn patch_renames_and_sets_admin_by_admins_only() {
     );
     hub.stop();
 }
+
+/// Scope × endpoint: each service holds one role; each row is one request and the status the
+/// scope rules give it (allowed, 403 refused, 404 hidden).
+#[test]
+fn scope_endpoint_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let roles: &[(&str, &[&str])] = &[
+        ("s-none", &[]),
+        ("s-list", &["list:users"]),
+        ("s-read-alice", &["read:users!user=alice"]),
+        ("s-admin-users", &["admin:users"]),
+        ("s-read-hub", &["read:hub"]),
+        ("s-tokens-alice", &["tokens!user=alice"]),
+        ("s-groups", &["admin:groups"]),
+        ("s-services", &["list:services"]),
+    ];
+    let services: Vec<String> = roles
+        .iter()
+        .map(|(n, _)| format!("{{'name': '{n}', 'api_token': '{n}-token-0123456789'}}"))
+        .collect();
+    let load_roles: Vec<String> = roles
+        .iter()
+        .filter(|(_, scopes)| !scopes.is_empty())
+        .map(|(n, scopes)| format!("{{'name': '{n}', 'scopes': {scopes:?}, 'services': ['{n}']}}"))
+        .collect();
+    let config = format!(
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\n\
+         c.Authenticator.allowed_users = {{'alice', 'bob'}}\nc.JupyterHub.services = [{}]\nc.JupyterHub.load_roles = [{}]\n",
+        services.join(", "),
+        load_roles.join(", ")
+    );
+    std::fs::write(dir.path().join("jupyterhub_config.py"), config).unwrap();
+    let hub = Hub::start(dir.path());
+    let table: &[(&str, &str, &str, u16)] = &[
+        ("s-none", "GET", "/hub/api/user", 200),
+        ("s-none", "GET", "/hub/api/info", 403),
+        ("s-read-hub", "GET", "/hub/api/info", 200),
+        ("s-none", "GET", "/hub/api/users", 403),
+        ("s-list", "GET", "/hub/api/users", 200),
+        ("s-read-alice", "GET", "/hub/api/users", 403),
+        ("s-admin-users", "GET", "/hub/api/users", 200),
+        ("s-none", "GET", "/hub/api/users/alice", 403),
+        ("s-list", "GET", "/hub/api/users/alice", 200),
+        ("s-read-alice", "GET", "/hub/api/users/alice", 200),
+        ("s-read-alice", "GET", "/hub/api/users/bob", 404),
+        ("s-tokens-alice", "GET", "/hub/api/users/alice", 403),
+        ("s-admin-users", "GET", "/hub/api/users/bob", 200),
+        ("s-list", "POST", "/hub/api/users/new1", 403),
+        ("s-admin-users", "POST", "/hub/api/users/new2", 201),
+        ("s-read-alice", "DELETE", "/hub/api/users/bob", 403),
+        ("s-list", "PATCH", "/hub/api/users/bob", 403),
+        ("s-tokens-alice", "GET", "/hub/api/users/alice/tokens", 200),
+        ("s-tokens-alice", "GET", "/hub/api/users/bob/tokens", 404),
+        ("s-admin-users", "GET", "/hub/api/users/alice/tokens", 403),
+        ("s-read-alice", "GET", "/hub/api/users/alice/tokens", 403),
+        ("s-none", "GET", "/hub/api/groups", 403),
+        ("s-list", "GET", "/hub/api/groups", 403),
+        ("s-groups", "GET", "/hub/api/groups", 200),
+        ("s-groups", "POST", "/hub/api/groups/g1", 201),
+        ("s-list", "POST", "/hub/api/groups/g2", 403),
+        ("s-groups", "GET", "/hub/api/groups/g1", 200),
+        ("s-none", "GET", "/hub/api/services", 403),
+        ("s-services", "GET", "/hub/api/services", 200),
+        ("s-services", "GET", "/hub/api/services/s-none", 200),
+        ("s-list", "GET", "/hub/api/services/s-none", 403),
+    ];
+    let mut failures = Vec::new();
+    for (service, method, path, want) in table {
+        let token = format!("{service}-token-0123456789");
+        let body = if *method == "PATCH" {
+            Some(r#"{"admin": false}"#)
+        } else {
+            None
+        };
+        let (got, _, reply) = hub.call(method, path, Some(&token), body, &[]);
+        if got != *want {
+            failures.push(format!(
+                "{service} {method} {path}: got {got}, want {want} ({reply})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    hub.stop();
+}
