@@ -416,29 +416,25 @@ impl Store {
     }
 
     pub async fn set_admin(&self, name: &str, admin: bool) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
-            .bind(i64::from(admin))
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(
+            sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
+                .bind(i64::from(admin))
+                .bind(name)
+                .execute(&self.pool)
+                .await?,
+        )
     }
 
     /// Rename a user: `NotFound` if `old` is missing, `Conflict` if `new` exists. Tokens, groups
     /// and roles follow (they refer to the user by id).
     pub async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET name = $1 WHERE name = $2")
-            .bind(new)
-            .bind(old)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(
+            sqlx::query("UPDATE users SET name = $1 WHERE name = $2")
+                .bind(new)
+                .bind(old)
+                .execute(&self.pool)
+                .await?,
+        )
     }
 
     /// Delete a user with their tokens, group memberships and role assignments.
@@ -467,15 +463,13 @@ impl Store {
     }
 
     pub async fn set_auth_state(&self, name: &str, encrypted: Option<&[u8]>) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET auth_state = $1 WHERE name = $2")
-            .bind(encrypted.map(<[u8]>::to_vec))
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(
+            sqlx::query("UPDATE users SET auth_state = $1 WHERE name = $2")
+                .bind(encrypted.map(<[u8]>::to_vec))
+                .bind(name)
+                .execute(&self.pool)
+                .await?,
+        )
     }
 
     // ---- groups ----
@@ -548,15 +542,13 @@ impl Store {
     }
 
     pub async fn set_group_properties(&self, name: &str, properties: &Json) -> Result<()> {
-        let done = sqlx::query("UPDATE groups SET properties = $1 WHERE name = $2")
-            .bind(to_json_text(properties))
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(
+            sqlx::query("UPDATE groups SET properties = $1 WHERE name = $2")
+                .bind(to_json_text(properties))
+                .bind(name)
+                .execute(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn delete_group(&self, name: &str) -> Result<()> {
@@ -959,14 +951,12 @@ impl Store {
     }
 
     pub async fn delete_token(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(
+            sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+        )
     }
 
     /// Delete every token of a login session (logout).
@@ -1040,6 +1030,14 @@ impl Store {
             None => Err(StoreError::NotFound),
         }
     }
+}
+
+/// `Ok` if a write touched a row, else `NotFound` (the name it was keyed on does not exist).
+fn one_row(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 fn group_row(r: &AnyRow) -> Result<GroupRow> {

@@ -185,6 +185,21 @@ struct Page {
     paginated: bool,
 }
 
+impl Page {
+    /// The list as JupyterHub answers it: bare, or in the pagination wrapper with an absolute
+    /// `next.url` when the client asked for it.
+    fn wrap(&self, items: Vec<Value>, total: i64, headers: &HeaderMap, uri: &Uri) -> Value {
+        if !self.paginated {
+            return Value::Array(items);
+        }
+        let (offset, limit) = (self.offset, self.limit);
+        let next = (offset + limit < total).then(|| {
+            json!({ "offset": offset + limit, "limit": limit, "url": next_url(headers, uri, offset + limit, limit) })
+        });
+        json!({ "items": items, "_pagination": { "offset": offset, "limit": limit, "total": total, "next": next } })
+    }
+}
+
 fn page(hub: &Hub, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Page, ApiError> {
     let paginated = headers
         .get_all(http::header::ACCEPT)
@@ -305,13 +320,7 @@ async fn list_users(
             items.push(model);
         }
     }
-    if !p.paginated {
-        return Ok(Json(Value::Array(items)));
-    }
-    let next = (p.offset + p.limit < total).then(|| json!({ "offset": p.offset + p.limit, "limit": p.limit, "url": next_url(&headers, &uri, p.offset + p.limit, p.limit) }));
-    Ok(Json(
-        json!({ "items": items, "_pagination": { "offset": p.offset, "limit": p.limit, "total": total, "next": next } }),
-    ))
+    Ok(Json(p.wrap(items, total, &headers, &uri)))
 }
 
 async fn create_users(
@@ -499,13 +508,7 @@ async fn list_groups(
             items.push(model);
         }
     }
-    if !p.paginated {
-        return Ok(Json(Value::Array(items)));
-    }
-    let next = (p.offset + p.limit < total).then(|| json!({ "offset": p.offset + p.limit, "limit": p.limit, "url": next_url(&headers, &uri, p.offset + p.limit, p.limit) }));
-    Ok(Json(
-        json!({ "items": items, "_pagination": { "offset": p.offset, "limit": p.limit, "total": total, "next": next } }),
-    ))
+    Ok(Json(p.wrap(items, total, &headers, &uri)))
 }
 
 async fn created_groups(
