@@ -20,6 +20,12 @@ pub enum HubError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// A dependency (the proxy) cannot be reached or refused; the text says which and why.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The method does not apply to this resource.
+    #[error("{0}")]
+    NotAllowed(String),
     /// Internal failure; the text is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

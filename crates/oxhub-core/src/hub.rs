@@ -10,13 +10,49 @@ use oxhub_config::HubConfig;
 use oxhub_model::names::{GroupName, UserName};
 use oxhub_model::scope::{Access, Owner, Resource, ScopeSet, Vocabulary};
 use oxhub_store::{Owner as TokenOwner, Store, UserQuery, UserRow};
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 pub struct Hub {
     pub store: Store,
     pub config: Arc<HubConfig>,
     pub vocab: Vocabulary,
+    /// `auth_state` encryption (JUPYTERHUB_CRYPT_KEY).
+    pub crypt: crate::crypto::CryptKeeper,
+    /// The proxy the hub routes through, when one is configured.
+    pub proxy: Option<Box<dyn crate::proxy::Proxy>>,
+    /// The URL the hub's HTTP server is reachable at (set once it listens).
+    pub hub_url: std::sync::OnceLock<String>,
+    /// Asked to shut down (`POST /shutdown`); the server watches this.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Resolved tokens, valid while the store's generation is unchanged (no role, group,
+    /// membership, share or token was written since), so a request with a known token costs
+    /// no query and no scope expansion.
+    identities: Mutex<HashMap<String, CachedIdentity>>,
+}
+
+struct CachedIdentity {
+    generation: u64,
+    identity: Identity,
+    expires_at: Option<i64>,
+    token_touched: Option<i64>,
+    /// `None` when this token's use does not count as its user's activity.
+    user_touched: Option<Option<i64>>,
+}
+
+/// Past this many cached tokens the cache starts over (a bound, not an LRU: steady-state hubs
+/// use far fewer live tokens).
+const IDENTITY_CACHE_MAX: usize = 20_000;
+
+/// A PATCH of a user, as parsed from the request.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub new_name: Option<String>,
+    pub admin: Option<bool>,
+    pub groups: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    /// `Some(Null)` clears it.
+    pub auth_state: Option<serde_json::Value>,
 }
 
 /// The roles that grant `admin=True` (scopes.md §4: kept in sync with the flag).
@@ -49,10 +85,17 @@ impl Hub {
         for w in warnings {
             tracing::warn!("custom_scopes: {w}");
         }
+        let crypt = crate::crypto::CryptKeeper::new(&config.crypt_keys)
+            .map_err(|e| HubError::Invalid(e.to_string()))?;
         Ok(Hub {
             store,
             config: Arc::new(config),
             vocab,
+            crypt,
+            proxy: None,
+            hub_url: std::sync::OnceLock::new(),
+            shutdown: tokio::sync::watch::channel(false).0,
+            identities: Mutex::new(HashMap::new()),
         })
     }
 
@@ -69,6 +112,10 @@ impl Hub {
         let mut raw: Vec<String> = Vec::new();
         for role in roles {
             raw.extend(role.scopes);
+        }
+        // Shares add access to other users' servers (scopes.md §5).
+        if let Owner::User(name) = owner {
+            raw.extend(self.store.share_scopes_of_user(name).await?);
         }
         let expansion = self
             .vocab
@@ -94,13 +141,74 @@ impl Hub {
         }
         let now = now_ms();
         let hash = tokens::hash(token);
+        let generation = self.store.generation();
+        let cached = self.cached_identity(&hash, generation, now);
+        let (identity, touch_token, touch_user) = match cached {
+            Some(hit) => hit,
+            None => match self.resolve_token(token, &hash, generation, now).await? {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        if let Some(id) = touch_token {
+            self.store.touch_token(id, now).await?;
+        }
+        if let Some(user) = touch_user {
+            self.store.touch_user(&user, now).await?;
+        }
+        Ok(Some(identity))
+    }
+
+    /// The cached identity of a token hash if still valid, with the activity writes due now
+    /// (throttled by `activity_resolution`), recorded in the cache as done.
+    #[allow(clippy::type_complexity)]
+    fn cached_identity(
+        &self,
+        hash: &str,
+        generation: u64,
+        now: i64,
+    ) -> Option<(Identity, Option<i64>, Option<String>)> {
+        let resolution = self.config.hub.activity_resolution.max(0) * 1000;
+        let mut cache = self.identities.lock().ok()?;
+        let entry = cache.get_mut(hash)?;
+        if entry.generation != generation || entry.expires_at.is_some_and(|t| t <= now) {
+            cache.remove(hash);
+            return None;
+        }
+        let touch_token = match entry.token_touched {
+            Some(t) if now - t < resolution => None,
+            _ => {
+                entry.token_touched = Some(now);
+                entry.identity.token_id
+            }
+        };
+        let touch_user = match &mut entry.user_touched {
+            Some(Some(t)) if now - *t < resolution => None,
+            Some(last) => {
+                *last = Some(now);
+                Some(entry.identity.subject.name().to_owned())
+            }
+            None => None,
+        };
+        Some((entry.identity.clone(), touch_token, touch_user))
+    }
+
+    /// Look a token up in the store, compute its effective scopes, and cache the result.
+    #[allow(clippy::type_complexity)]
+    async fn resolve_token(
+        &self,
+        token: &str,
+        hash: &str,
+        generation: u64,
+        now: i64,
+    ) -> Result<Option<(Identity, Option<i64>, Option<String>)>, HubError> {
         let candidates = self
             .store
             .tokens_by_prefix(tokens::prefix(token), now)
             .await?;
         let Some(row) = candidates
             .into_iter()
-            .find(|t| tokens::same_hash(&t.hash, &hash))
+            .find(|t| tokens::same_hash(&t.hash, hash))
         else {
             return Ok(None);
         };
@@ -153,21 +261,46 @@ impl Hub {
         // Activity of the token and its user, throttled by activity_resolution (default 30 s),
         // so reading the API does not write to the database on every request.
         let resolution = self.config.hub.activity_resolution.max(0) * 1000;
-        if row.last_activity.is_none_or(|t| now - t >= resolution) {
-            self.store.touch_token(row.id, now).await?;
-        }
-        if let Subject::User { name, .. } = &subject {
-            let stale = user_activity.is_none_or(|t| now - t >= resolution);
-            if stale && !row.note.starts_with("Server at ") {
-                self.store.touch_user(name, now).await?;
-            }
-        }
-        Ok(Some(Identity {
+        let touch_token = row
+            .last_activity
+            .is_none_or(|t| now - t >= resolution)
+            .then_some(row.id);
+        let counts_for_user =
+            matches!(subject, Subject::User { .. }) && !row.note.starts_with("Server at ");
+        let touch_user = (counts_for_user && user_activity.is_none_or(|t| now - t >= resolution))
+            .then(|| owner_name.clone());
+        let identity = Identity {
             subject,
             scopes: effective.scopes,
             token_id: Some(row.id),
             session_id: row.session_id,
-        }))
+        };
+        if let Ok(mut cache) = self.identities.lock() {
+            if cache.len() >= IDENTITY_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(
+                hash.to_owned(),
+                CachedIdentity {
+                    generation,
+                    identity: identity.clone(),
+                    expires_at: row.expires_at,
+                    token_touched: if touch_token.is_some() {
+                        Some(now)
+                    } else {
+                        row.last_activity
+                    },
+                    user_touched: counts_for_user.then(|| {
+                        if touch_user.is_some() {
+                            Some(now)
+                        } else {
+                            user_activity
+                        }
+                    }),
+                },
+            );
+        }
+        Ok(Some((identity, touch_token, touch_user)))
     }
 
     /// Require any of `required` for `resource`; group membership of the resource's user is
@@ -228,21 +361,9 @@ impl Hub {
 
     // ---- users ----
 
-    /// A page of users (all matching `name_filter`), with the total.
-    pub async fn users_page(
-        &self,
-        offset: i64,
-        limit: i64,
-        name_filter: Option<String>,
-    ) -> Result<(Vec<UserRow>, i64), HubError> {
-        Ok(self
-            .store
-            .users(&UserQuery {
-                offset,
-                limit,
-                name_filter,
-            })
-            .await?)
+    /// A page of users matching the query, with the total.
+    pub async fn users_page(&self, query: &UserQuery) -> Result<(Vec<UserRow>, i64), HubError> {
+        Ok(self.store.users(query).await?)
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>, HubError> {
@@ -621,13 +742,12 @@ impl Hub {
 
     /// `PATCH /users/{name}`: rename, admin flag, group membership (set exactly). Returns the
     /// user's (possibly new) name.
+    /// PATCH a user: everything is checked first, then written in one transaction.
     pub async fn patch_user(
         &self,
         who: &Identity,
         name: &str,
-        new_name: Option<&str>,
-        admin: Option<bool>,
-        groups: Option<&[String]>,
+        patch: UserChanges,
     ) -> Result<String, HubError> {
         self.require(who, &["admin:users"], Resource::User(name))
             .await?;
@@ -636,13 +756,28 @@ impl Hub {
             .user(name)
             .await?
             .ok_or_else(|| HubError::NotFound(format!("No such user: {name}")))?;
-        if (target.admin || admin == Some(true)) && !who.subject.is_admin() {
-            return Err(HubError::Refused(
-                "Only admins can modify admins or grant admin permissions".into(),
-            ));
+        if !who.subject.is_admin() {
+            if target.admin {
+                return Err(HubError::Refused(
+                    "Only admins can modify other admins".into(),
+                ));
+            }
+            if patch.admin == Some(true) {
+                return Err(HubError::Refused(
+                    "Only admins can grant admin permissions".into(),
+                ));
+            }
+            if patch.roles.is_some() {
+                return Err(HubError::Refused("Only admins can assign roles".into()));
+            }
         }
-        let mut current = name.to_owned();
-        if let Some(new) = new_name.filter(|n| *n != name) {
+        let mut store_patch = oxhub_store::UserPatch {
+            admin: patch.admin,
+            groups: patch.groups.clone(),
+            roles: patch.roles.clone(),
+            ..Default::default()
+        };
+        if let Some(new) = patch.new_name.as_deref().filter(|n| *n != name) {
             let new = UserName::parse(new)
                 .map_err(|e| HubError::Invalid(format!("Invalid username {new:?}: {e}")))?;
             if self.store.user(new.as_str()).await?.is_some() {
@@ -651,56 +786,89 @@ impl Hub {
                     new.as_str()
                 )));
             }
-            self.store
-                .rename_user(name, new.as_str())
-                .await
-                .map_err(|e| match e {
-                    oxhub_store::StoreError::Conflict(_) => HubError::Invalid(format!(
-                        "User {} already exists, username must be unique",
-                        new.as_str()
-                    )),
-                    other => other.into(),
-                })?;
-            tracing::info!("Renamed user {name} to {}", new.as_str());
-            current = new.as_str().to_owned();
+            store_patch.new_name = Some(new.as_str().to_owned());
         }
-        if let Some(admin) = admin {
-            self.store.set_admin(&current, admin).await?;
-            if admin {
-                self.store
-                    .grant_role(ADMIN_ROLE, oxhub_store::MemberKind::User, &current)
-                    .await?;
-            } else {
-                let members: Vec<String> = self
-                    .store
-                    .role_members(ADMIN_ROLE, oxhub_store::MemberKind::User)
-                    .await?
-                    .into_iter()
-                    .filter(|m| *m != current)
-                    .collect();
-                self.store
-                    .set_role_members(ADMIN_ROLE, oxhub_store::MemberKind::User, &members)
-                    .await?;
+        for g in patch.groups.iter().flatten() {
+            if self.store.group(g).await?.is_none() {
+                return Err(HubError::Invalid(format!("No such group: {g}")));
             }
         }
-        if let Some(groups) = groups {
-            for g in groups {
-                if self.store.group(g).await?.is_none() {
-                    return Err(HubError::Invalid(format!("No such group: {g}")));
-                }
+        if let Some(roles) = &patch.roles {
+            let known: Vec<String> = self
+                .store
+                .roles()
+                .await?
+                .into_iter()
+                .map(|r| r.name)
+                .collect();
+            if let Some(r) = roles.iter().find(|r| !known.contains(r)) {
+                return Err(HubError::Invalid(format!("No such role: {r}")));
             }
-            let before = self.store.user_groups(&current).await?;
-            for g in before.iter().filter(|g| !groups.contains(g)) {
-                self.store
-                    .remove_group_members(g, std::slice::from_ref(&current))
-                    .await?;
-            }
-            for g in groups.iter().filter(|g| !before.contains(g)) {
-                self.store
-                    .add_group_members(g, std::slice::from_ref(&current))
-                    .await?;
+            if patch
+                .admin
+                .is_some_and(|a| a != roles.iter().any(|r| r == ADMIN_ROLE))
+            {
+                return Err(HubError::Invalid(
+                    "admin and roles disagree about the admin role".into(),
+                ));
             }
         }
+        if let Some(state) = &patch.auth_state {
+            self.require(who, &["admin:auth_state"], Resource::User(name))
+                .await?;
+            store_patch.auth_state = Some(match state {
+                serde_json::Value::Null => None,
+                value => Some(
+                    self.crypt
+                        .encrypt(value)
+                        .map_err(|e| HubError::Invalid(e.to_string()))?,
+                ),
+            });
+        }
+        self.store
+            .patch_user(name, &store_patch, ADMIN_ROLE)
+            .await
+            .map_err(|e| match e {
+                oxhub_store::StoreError::Conflict(_) => HubError::Invalid(format!(
+                    "User {} already exists, username must be unique",
+                    store_patch.new_name.as_deref().unwrap_or(name)
+                )),
+                oxhub_store::StoreError::NotFound => HubError::Conflict(format!(
+                    "User {name}, a group or a role changed while patching; nothing was changed"
+                )),
+                other => other.into(),
+            })?;
+        let current = store_patch.new_name.unwrap_or_else(|| name.to_owned());
+        tracing::info!("{} patched user {current}", who.subject.name());
         Ok(current)
+    }
+
+    /// The decrypted `auth_state` of a user if the caller holds `admin:auth_state` for them
+    /// (`Some(null)` when there is none).
+    pub async fn auth_state_for(
+        &self,
+        who: &Identity,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, HubError> {
+        if self
+            .require(who, &["admin:auth_state"], Resource::User(name))
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let Some(user) = self.store.user(name).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match &user.auth_state {
+            None => serde_json::Value::Null,
+            Some(data) => match self.crypt.decrypt(data) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!("auth_state of {name}: {e}");
+                    serde_json::Value::Null
+                }
+            },
+        }))
     }
 }

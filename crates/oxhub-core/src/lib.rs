@@ -4,9 +4,14 @@
 //! typed API and the configuration only as a validated `HubConfig`.
 
 pub mod clock;
+pub mod crypto;
 pub mod error;
 pub mod hub;
 pub mod identity;
+pub mod proxy;
+pub mod servers;
+pub mod services;
+pub mod shares;
 pub mod startup;
 pub mod tokens;
 

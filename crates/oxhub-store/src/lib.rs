@@ -7,10 +7,17 @@
 //! is written per dialect. Timestamps are milliseconds since the Unix epoch.
 
 pub mod migrations;
+mod servers;
+mod shares;
+
+pub use servers::{ServerRow, ServerState, ServerUpdate};
+pub use shares::{ShareCodeRow, ShareFilter, ShareRow, ShareTarget};
 
 use serde_json::Value as Json;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -107,8 +114,32 @@ pub struct UserRow {
 pub struct UserQuery {
     pub offset: i64,
     pub limit: i64,
-    /// Only users whose name contains this.
+    /// Only users whose name contains this, ignoring case.
     pub name_filter: Option<String>,
+    pub state: Option<ServerState>,
+    pub sort: UserSort,
+}
+
+/// Changes to one user, applied in one transaction (`None` leaves a field alone).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserPatch {
+    pub new_name: Option<String>,
+    pub admin: Option<bool>,
+    /// The complete list of groups.
+    pub groups: Option<Vec<String>>,
+    /// The complete list of directly assigned roles.
+    pub roles: Option<Vec<String>>,
+    /// Encrypted by the caller; `Some(None)` clears it.
+    pub auth_state: Option<Option<Vec<u8>>>,
+}
+
+/// The order of the user list; `true` = descending. NULLs sort last ascending, first descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    #[default]
+    Name,
+    Id(bool),
+    LastActivity(bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +155,9 @@ pub struct ServiceRow {
     pub name: String,
     pub admin: bool,
     pub from_config: bool,
+    /// The definition of a service added through the API (`{}` for configured ones, whose
+    /// definition is the configuration).
+    pub spec: Json,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +225,9 @@ impl MemberKind {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Bumped by every write that can change who holds which scopes (anything but activity
+    /// timestamps), so callers can cache derived data and know when it went stale.
+    generation: Arc<AtomicU64>,
 }
 
 fn json_list(text: &str) -> Result<Vec<String>> {
@@ -269,7 +306,11 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Store { pool, dialect })
+        Ok(Store {
+            pool,
+            dialect,
+            generation: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
@@ -280,6 +321,23 @@ impl Store {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Commit a write transaction and mark cached derived data stale.
+    async fn commit(&self, tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+        tx.commit().await?;
+        self.changed();
+        Ok(())
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// A counter that moves on every write other than activity timestamps: a cache keyed on it
+    /// never serves data older than the last such write made through this store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Run one statement outside the typed API (administration: creating test databases).
@@ -325,7 +383,7 @@ impl Store {
                 .bind(step.version)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             tracing::info!(
                 "database migrated to version {} ({})",
                 step.version,
@@ -365,58 +423,73 @@ impl Store {
         row.as_ref().map(user_row).transpose()
     }
 
-    /// A page of users by name, and the total matching.
+    /// A page of users in the query's order, and the total matching.
     pub async fn users(&self, q: &UserQuery) -> Result<(Vec<UserRow>, i64)> {
         let pattern = q.name_filter.as_deref().map(|f| {
             format!(
                 "%{}%",
-                f.replace('\\', "\\\\")
+                f.to_lowercase()
+                    .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             )
         });
-        let (where_sql, count_sql) = match &pattern {
-            Some(_) => (
-                format!("SELECT {USER_COLUMNS} FROM users WHERE name LIKE $1 ESCAPE '\\' ORDER BY name LIMIT $2 OFFSET $3"),
-                "SELECT COUNT(*) AS n FROM users WHERE name LIKE $1 ESCAPE '\\'".to_owned(),
-            ),
-            None => (format!("SELECT {USER_COLUMNS} FROM users ORDER BY name LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS n FROM users".to_owned()),
+        let mut conditions: Vec<String> = Vec::new();
+        if pattern.is_some() {
+            conditions.push("LOWER(u.name) LIKE $1 ESCAPE '\\'".into());
+        }
+        if let Some(state) = q.state {
+            conditions.push(state.condition().into());
+        }
+        let where_sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
         };
+        let (column, descending) = match q.sort {
+            UserSort::Name => ("u.name", false),
+            UserSort::Id(d) => ("u.id", d),
+            UserSort::LastActivity(d) => ("u.last_activity", d),
+        };
+        // NULLs last ascending, first descending, in both dialects.
+        let order = if descending {
+            format!("{column} IS NOT NULL, {column} DESC, u.id DESC")
+        } else {
+            format!("{column} IS NULL, {column}, u.id")
+        };
+        let (lim, off) = if pattern.is_some() {
+            ("$2", "$3")
+        } else {
+            ("$1", "$2")
+        };
+        let cols = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c} AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let page_sql = format!(
+            "SELECT {cols} FROM users u {where_sql} ORDER BY {order} LIMIT {lim} OFFSET {off}"
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n FROM users u {where_sql}");
         let mut tx = self.pool.begin().await?; // read-only
-        let (rows, total) = match &pattern {
-            Some(p) => {
-                let rows = sqlx::query(&where_sql)
-                    .bind(p)
-                    .bind(q.limit)
-                    .bind(q.offset)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let total: i64 = sqlx::query(&count_sql)
-                    .bind(p)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
-                (rows, total)
-            }
-            None => {
-                let rows = sqlx::query(&where_sql)
-                    .bind(q.limit)
-                    .bind(q.offset)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let total: i64 = sqlx::query(&count_sql)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
-                (rows, total)
-            }
-        };
+        let mut page = sqlx::query(&page_sql);
+        let mut count = sqlx::query(&count_sql);
+        if let Some(p) = &pattern {
+            page = page.bind(p.clone());
+            count = count.bind(p.clone());
+        }
+        let rows = page
+            .bind(q.limit)
+            .bind(q.offset)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
         tx.commit().await?;
         Ok((rows.iter().map(user_row).collect::<Result<_>>()?, total))
     }
 
     pub async fn set_admin(&self, name: &str, admin: bool) -> Result<()> {
-        one_row(
+        self.wrote(
             sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
                 .bind(i64::from(admin))
                 .bind(name)
@@ -428,7 +501,7 @@ impl Store {
     /// Rename a user: `NotFound` if `old` is missing, `Conflict` if `new` exists. Tokens, groups
     /// and roles follow (they refer to the user by id).
     pub async fn rename_user(&self, old: &str, new: &str) -> Result<()> {
-        one_row(
+        self.wrote(
             sqlx::query("UPDATE users SET name = $1 WHERE name = $2")
                 .bind(new)
                 .bind(old)
@@ -437,12 +510,118 @@ impl Store {
         )
     }
 
-    /// Delete a user with their tokens, group memberships and role assignments.
+    /// Apply `patch` to user `name` all at once: `NotFound` if the user, a group or a role
+    /// does not exist, `Conflict` if the new name is taken; nothing is written then.
+    /// `admin_role` is kept in step with the admin flag.
+    pub async fn patch_user(&self, name: &str, patch: &UserPatch, admin_role: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let id = self.id_of(&mut tx, "users", name).await?;
+        if let Some(new) = &patch.new_name {
+            sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                .bind(new)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(groups) = &patch.groups {
+            let mut ids = Vec::new();
+            for g in groups {
+                ids.push(self.id_of(&mut tx, "groups", g).await?);
+            }
+            sqlx::query("DELETE FROM user_group_map WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            ids.sort_unstable();
+            ids.dedup();
+            for g in ids {
+                sqlx::query("INSERT INTO user_group_map (user_id, group_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(g)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let admin = patch.admin.or_else(|| {
+            patch
+                .roles
+                .as_ref()
+                .map(|r| r.iter().any(|r| r == admin_role))
+        });
+        let mut roles = patch.roles.clone();
+        if let (Some(roles), Some(admin)) = (&mut roles, admin) {
+            roles.retain(|r| r != admin_role);
+            if admin {
+                roles.push(admin_role.to_owned());
+            }
+        }
+        if let Some(roles) = &roles {
+            let mut ids = Vec::new();
+            for r in roles {
+                ids.push(self.id_of(&mut tx, "roles", r).await?);
+            }
+            sqlx::query("DELETE FROM user_role_map WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            ids.sort_unstable();
+            ids.dedup();
+            for r in ids {
+                sqlx::query("INSERT INTO user_role_map (user_id, role_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(r)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if let Some(admin) = admin {
+            sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")
+                .bind(i64::from(admin))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if roles.is_none() {
+                let role = self.id_of(&mut tx, "roles", admin_role).await?;
+                sqlx::query("DELETE FROM user_role_map WHERE user_id = $1 AND role_id = $2")
+                    .bind(id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+                if admin {
+                    sqlx::query("INSERT INTO user_role_map (user_id, role_id) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        if let Some(state) = &patch.auth_state {
+            sqlx::query("UPDATE users SET auth_state = $1 WHERE id = $2")
+                .bind(state.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.commit(tx).await
+    }
+
+    /// Delete a user with their tokens, group memberships, role assignments, servers, the
+    /// shares of those servers and the shares they received.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
         self.delete_named(
             "users",
             "user_id",
-            &["api_tokens", "user_group_map", "user_role_map"],
+            &[
+                "DELETE FROM shares WHERE server_id IN (SELECT id FROM servers WHERE user_id = $1)",
+                "DELETE FROM share_codes WHERE server_id IN (SELECT id FROM servers WHERE user_id = $1)",
+                "api_tokens",
+                "user_group_map",
+                "user_role_map",
+                "servers",
+                "shares",
+                "oauth_codes",
+            ],
             name,
         )
         .await
@@ -463,7 +642,7 @@ impl Store {
     }
 
     pub async fn set_auth_state(&self, name: &str, encrypted: Option<&[u8]>) -> Result<()> {
-        one_row(
+        self.wrote(
             sqlx::query("UPDATE users SET auth_state = $1 WHERE name = $2")
                 .bind(encrypted.map(<[u8]>::to_vec))
                 .bind(name)
@@ -515,7 +694,7 @@ impl Store {
             }
             out.push(group);
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(out)
     }
 
@@ -542,7 +721,7 @@ impl Store {
     }
 
     pub async fn set_group_properties(&self, name: &str, properties: &Json) -> Result<()> {
-        one_row(
+        self.wrote(
             sqlx::query("UPDATE groups SET properties = $1 WHERE name = $2")
                 .bind(to_json_text(properties))
                 .bind(name)
@@ -555,7 +734,7 @@ impl Store {
         self.delete_named(
             "groups",
             "group_id",
-            &["user_group_map", "group_role_map"],
+            &["user_group_map", "group_role_map", "shares"],
             name,
         )
         .await
@@ -582,7 +761,7 @@ impl Store {
                     .await?;
             }
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -597,7 +776,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -707,7 +886,7 @@ impl Store {
             .await?;
         let row = match existing {
             Some(_) => {
-                sqlx::query("UPDATE services SET admin = $1, from_config = $2 WHERE name = $3 RETURNING id, name, admin, from_config")
+                sqlx::query("UPDATE services SET admin = $1, from_config = $2 WHERE name = $3 RETURNING id, name, admin, from_config, spec")
                     .bind(i64::from(admin))
                     .bind(i64::from(from_config))
                     .bind(name)
@@ -715,7 +894,7 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query("INSERT INTO services (name, admin, from_config) VALUES ($1, $2, $3) RETURNING id, name, admin, from_config")
+                sqlx::query("INSERT INTO services (name, admin, from_config) VALUES ($1, $2, $3) RETURNING id, name, admin, from_config, spec")
                     .bind(name)
                     .bind(i64::from(admin))
                     .bind(i64::from(from_config))
@@ -723,22 +902,41 @@ impl Store {
                     .await?
             }
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
+        service_row(&row)
+    }
+
+    /// Add a service defined through the API; `Conflict` if the name is taken.
+    pub async fn create_runtime_service(
+        &self,
+        name: &str,
+        admin: bool,
+        spec: &Json,
+    ) -> Result<ServiceRow> {
+        let row = sqlx::query("INSERT INTO services (name, admin, from_config, spec) VALUES ($1, $2, 0, $3) RETURNING id, name, admin, from_config, spec")
+            .bind(name)
+            .bind(i64::from(admin))
+            .bind(to_json_text(spec))
+            .fetch_one(&self.pool)
+            .await?;
+        self.changed();
         service_row(&row)
     }
 
     pub async fn services(&self) -> Result<Vec<ServiceRow>> {
-        let rows = sqlx::query("SELECT id, name, admin, from_config FROM services ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, admin, from_config, spec FROM services ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(service_row).collect()
     }
 
     pub async fn service(&self, name: &str) -> Result<Option<ServiceRow>> {
-        let row = sqlx::query("SELECT id, name, admin, from_config FROM services WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, admin, from_config, spec FROM services WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(service_row).transpose()
     }
 
@@ -792,7 +990,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
         role_row(&row)
     }
 
@@ -843,7 +1041,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -869,7 +1067,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -925,7 +1123,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM {TOKEN_FROM} WHERE t.id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         token_row(&row)
     }
 
@@ -951,7 +1149,7 @@ impl Store {
     }
 
     pub async fn delete_token(&self, id: i64) -> Result<()> {
-        one_row(
+        self.wrote(
             sqlx::query("DELETE FROM api_tokens WHERE id = $1")
                 .bind(id)
                 .execute(&self.pool)
@@ -961,11 +1159,13 @@ impl Store {
 
     /// Delete every token of a login session (logout).
     pub async fn delete_session_tokens(&self, session_id: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM api_tokens WHERE session_id = $1")
+        let n = sqlx::query("DELETE FROM api_tokens WHERE session_id = $1")
             .bind(session_id)
             .execute(&self.pool)
             .await?
-            .rows_affected())
+            .rows_affected();
+        self.changed();
+        Ok(n)
     }
 
     pub async fn touch_token(&self, id: i64, when: i64) -> Result<()> {
@@ -990,7 +1190,7 @@ impl Store {
     }
 
     /// Delete the row `name` of `table` and, in the same transaction, the rows of `dependents`
-    /// that refer to it through `column` (explicitly, so the result does not depend on SQLite's
+    /// (table names, or whole `DELETE` statements taking the id as `$1`) that refer to it through `column` (explicitly, so the result does not depend on SQLite's
     /// foreign_keys pragma). `NotFound` if there is no such row.
     async fn delete_named(
         &self,
@@ -1002,16 +1202,18 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let id = self.id_of(&mut tx, table, name).await?;
         for dependent in dependents {
-            sqlx::query(&format!("DELETE FROM {dependent} WHERE {column} = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let sql = if dependent.starts_with("DELETE ") {
+                (*dependent).to_owned()
+            } else {
+                format!("DELETE FROM {dependent} WHERE {column} = $1")
+            };
+            sqlx::query(&sql).bind(id).execute(&mut *tx).await?;
         }
         sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -1032,12 +1234,16 @@ impl Store {
     }
 }
 
-/// `Ok` if a write touched a row, else `NotFound` (the name it was keyed on does not exist).
-fn one_row(done: sqlx::any::AnyQueryResult) -> Result<()> {
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+impl Store {
+    /// `Ok` if a write touched a row, else `NotFound` (the name it was keyed on does not
+    /// exist); a write that touched rows marks cached derived data stale.
+    fn wrote(&self, done: sqlx::any::AnyQueryResult) -> Result<()> {
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.changed();
+        Ok(())
     }
-    Ok(())
 }
 
 fn group_row(r: &AnyRow) -> Result<GroupRow> {
@@ -1056,6 +1262,8 @@ fn service_row(r: &AnyRow) -> Result<ServiceRow> {
         name: r.try_get("name")?,
         admin: r.try_get::<i64, _>("admin")? != 0,
         from_config: r.try_get::<i64, _>("from_config")? != 0,
+        spec: serde_json::from_str(&r.try_get::<String, _>("spec")?)
+            .map_err(|e| StoreError::Corrupt(format!("service spec: {e}")))?,
     })
 }
 

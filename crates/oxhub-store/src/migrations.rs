@@ -22,10 +22,11 @@ impl Step {
 
 /// Timestamps are milliseconds since the Unix epoch (BIGINT) in both dialects; JSON is TEXT;
 /// booleans are INTEGER 0/1 (sqlx's `Any` driver cannot decode SQLite's BOOLEAN).
-pub static STEPS: &[Step] = &[Step {
-    version: 1,
-    description: "users, groups, roles, services, tokens",
-    sql: r#"
+pub static STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        description: "users, groups, roles, services, tokens",
+        sql: r#"
 CREATE TABLE users (
     id {id},
     name TEXT NOT NULL UNIQUE,
@@ -90,4 +91,68 @@ CREATE TABLE api_tokens (
 CREATE INDEX api_tokens_prefix ON api_tokens(prefix);
 CREATE INDEX users_last_activity ON users(last_activity);
 "#,
-}];
+    },
+    Step {
+        version: 2,
+        description: "servers, shares, share codes, OAuth clients and codes, runtime services",
+        sql: r#"
+CREATE TABLE servers (
+    id {id},
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    display_name TEXT NOT NULL DEFAULT '',
+    started BIGINT,
+    last_activity BIGINT,
+    pending TEXT,
+    ready INTEGER NOT NULL DEFAULT 0,
+    url TEXT,
+    state TEXT NOT NULL DEFAULT '{}',
+    user_options TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (user_id, name)
+);
+CREATE TABLE shares (
+    id {id},
+    server_id BIGINT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,
+    group_id BIGINT REFERENCES groups(id) ON DELETE CASCADE,
+    scopes TEXT NOT NULL DEFAULT '[]',
+    created BIGINT NOT NULL,
+    CHECK ((user_id IS NULL) <> (group_id IS NULL))
+);
+CREATE INDEX shares_server ON shares(server_id);
+CREATE TABLE share_codes (
+    id {id},
+    server_id BIGINT NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL DEFAULT '[]',
+    created BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    exchange_count BIGINT NOT NULL DEFAULT 0,
+    last_exchanged_at BIGINT
+);
+CREATE INDEX share_codes_prefix ON share_codes(prefix);
+CREATE TABLE oauth_clients (
+    id {id},
+    identifier TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    secret_hash TEXT,
+    redirect_uri TEXT NOT NULL DEFAULT '',
+    allowed_scopes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE oauth_codes (
+    id {id},
+    client_id BIGINT NOT NULL REFERENCES oauth_clients(id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL DEFAULT '[]',
+    redirect_uri TEXT NOT NULL DEFAULT '',
+    session_id TEXT,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    expires_at BIGINT NOT NULL
+);
+ALTER TABLE services ADD COLUMN spec TEXT NOT NULL DEFAULT '{}'
+"#,
+    },
+];

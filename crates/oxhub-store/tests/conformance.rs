@@ -3,13 +3,17 @@
 //! creates and drops a database of its own there). Under CI the PostgreSQL run is required.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use oxhub_store::{MemberKind, NewToken, Owner, Store, StoreError, UserQuery};
+use oxhub_store::{
+    MemberKind, NewToken, Owner, ServerState, ServerUpdate, ShareTarget, Store, StoreError,
+    UserQuery, UserSort,
+};
 use serde_json::json;
 
 async fn suite(store: &Store) {
     // Migrations are idempotent.
-    assert_eq!(store.migrate().await.unwrap(), 1);
-    assert_eq!(store.schema_version().await.unwrap(), 1);
+    let latest = oxhub_store::migrations::STEPS.len() as i64;
+    assert_eq!(store.migrate().await.unwrap(), latest);
+    assert_eq!(store.schema_version().await.unwrap(), latest);
 
     // Users.
     let alice = store
@@ -40,6 +44,7 @@ async fn suite(store: &Store) {
             offset: 1,
             limit: 2,
             name_filter: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -53,6 +58,7 @@ async fn suite(store: &Store) {
             offset: 0,
             limit: 10,
             name_filter: Some("%".into()),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -66,10 +72,21 @@ async fn suite(store: &Store) {
             offset: 0,
             limit: 10,
             name_filter: Some("_".into()),
+            ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(total, 1);
+    let (_, total) = store
+        .users(&UserQuery {
+            offset: 0,
+            limit: 10,
+            name_filter: Some("ÉMI".to_lowercase()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 1, "the filter ignores case");
     store.set_admin("bob", true).await.unwrap();
     assert!(store.user("bob").await.unwrap().unwrap().admin);
     assert!(matches!(
@@ -349,6 +366,7 @@ async fn suite(store: &Store) {
         store.delete_user("alicia").await,
         Err(StoreError::NotFound)
     ));
+    servers_and_shares(store).await;
     store.delete_service("cull").await.unwrap();
     assert!(store.tokens_by_prefix("abcd", 0).await.unwrap().is_empty());
     store.delete_group("staff").await.unwrap();
@@ -373,7 +391,8 @@ async fn sqlite_file() {
             .users(&UserQuery {
                 offset: 0,
                 limit: 100,
-                name_filter: None
+                name_filter: None,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -416,4 +435,280 @@ async fn postgres() {
         .raw_execute(&format!("DROP DATABASE {db}"))
         .await
         .unwrap();
+}
+
+/// Servers, the `state=` filters, shares (direct and through groups) and share codes.
+async fn servers_and_shares(store: &Store) {
+    let g0 = store.generation();
+    let default = store.ensure_server("bob", "").await.unwrap();
+    assert!(store.generation() > g0, "writes move the generation");
+    assert!(!default.active() && default.display_name.is_empty());
+    assert_eq!(store.ensure_server("bob", "").await.unwrap().id, default.id);
+    store
+        .create_server("bob", "gpu", "GPU box", &json!({"size": "l"}))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_server("bob", "gpu", "x", &json!({})).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_server("nobody", "x", "x", &json!({})).await,
+        Err(StoreError::NotFound)
+    ));
+    let names = |q: UserQuery| async move {
+        store
+            .users(&q)
+            .await
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|u| u.name)
+            .collect::<Vec<_>>()
+    };
+    let q = |state| UserQuery {
+        offset: 0,
+        limit: 100,
+        state: Some(state),
+        ..Default::default()
+    };
+    assert!(names(q(ServerState::Active)).await.is_empty());
+    let g1 = store.generation();
+    store
+        .update_server(
+            "bob",
+            "gpu",
+            &ServerUpdate {
+                pending: Some(Some("spawn".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(q(ServerState::Active)).await, ["bob"]);
+    assert!(names(q(ServerState::Ready)).await.is_empty());
+    assert!(!names(q(ServerState::Inactive))
+        .await
+        .contains(&"bob".to_owned()));
+    let up = store
+        .update_server(
+            "bob",
+            "gpu",
+            &ServerUpdate {
+                pending: Some(None),
+                ready: Some(true),
+                started: Some(Some(5_000)),
+                url: Some(Some("http://127.0.0.1:9999".into())),
+                state: Some(json!({"pid": 42})),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.generation() > g1);
+    assert_eq!(
+        (
+            up.ready,
+            up.started,
+            up.state.clone(),
+            up.user_options.clone()
+        ),
+        (true, Some(5_000), json!({"pid": 42}), json!({"size": "l"}))
+    );
+    assert_eq!(names(q(ServerState::Ready)).await, ["bob"]);
+    assert_eq!(store.active_servers().await.unwrap().len(), 1);
+    store.touch_server("bob", "gpu", 9_000).await.unwrap();
+    store.touch_server("bob", "gpu", 8_000).await.unwrap();
+    assert_eq!(
+        store
+            .server("bob", "gpu")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_activity,
+        Some(9_000),
+        "activity never moves backwards"
+    );
+    let by_user = store.servers_of_users(&["bob", "carol"]).await.unwrap();
+    assert_eq!(by_user["bob"].len(), 2);
+    assert!(!by_user.contains_key("carol"));
+    assert!(matches!(
+        store
+            .update_server(
+                "bob",
+                "nope",
+                &ServerUpdate {
+                    ready: Some(true),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Sorting: last_activity with NULLs last ascending, first descending.
+    store.touch_user("carol", 7_000).await.unwrap();
+    store.touch_user("bob", 3_000).await.unwrap();
+    let sorted = |sort| UserQuery {
+        offset: 0,
+        limit: 100,
+        sort,
+        ..Default::default()
+    };
+    let asc = names(sorted(UserSort::LastActivity(false))).await;
+    assert_eq!(&asc[..2], ["bob", "carol"]);
+    let desc = names(sorted(UserSort::LastActivity(true))).await;
+    assert_eq!(&desc[desc.len() - 2..], ["carol", "bob"]);
+
+    // Shares: direct, through a group, merge, partial and full revoke.
+    store.create_group("readers", &json!({})).await.unwrap();
+    store
+        .add_group_members("readers", &["carol".into()])
+        .await
+        .unwrap();
+    let carol = ShareTarget::User("carol".into());
+    let readers = ShareTarget::Group("readers".into());
+    let a = vec!["access:servers!server=bob/gpu".to_owned()];
+    let b = vec!["read:servers!server=bob/gpu".to_owned()];
+    let s = store
+        .grant_share("bob", "gpu", &carol, &a, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.owner.as_str(), s.server.as_str(), s.server_ready),
+        ("bob", "gpu", true)
+    );
+    let s = store
+        .grant_share("bob", "gpu", &carol, &b, 11)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.scopes.len(),
+        2,
+        "granting again adds scopes to the same share"
+    );
+    assert_eq!(s.created, 10);
+    store
+        .grant_share("bob", "", &readers, &a, 12)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .grant_share("bob", "gpu", &ShareTarget::User("ghost".into()), &a, 1)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let (received, total) = store
+        .shares(oxhub_store::ShareFilter::Receiver("carol"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (received.len(), total),
+        (2, 2),
+        "direct and through the group"
+    );
+    let (owned, _) = store
+        .shares(oxhub_store::ShareFilter::Server("bob", "gpu"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(owned.len(), 1);
+    assert_eq!(store.share_scopes_of_user("carol").await.unwrap().len(), 2);
+    let left = store
+        .revoke_share("bob", "gpu", &carol, Some(&b))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.scopes, a);
+    assert!(store
+        .revoke_share("bob", "gpu", &carol, None)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Share codes: listed until they expire, redeemed into a share, deleted.
+    let code = store
+        .insert_share_code("bob", "gpu", "wxyz", "hash-1", &a, 100, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(code.exchange_count, 0);
+    assert_eq!(
+        store.share_codes("bob", None, 500, 0, 10).await.unwrap().1,
+        1
+    );
+    assert_eq!(
+        store
+            .share_codes("bob", Some("gpu"), 500, 0, 10)
+            .await
+            .unwrap()
+            .1,
+        1
+    );
+    assert_eq!(
+        store
+            .share_codes("bob", Some(""), 500, 0, 10)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    assert_eq!(
+        store
+            .share_codes("bob", None, 1_000, 0, 10)
+            .await
+            .unwrap()
+            .1,
+        0,
+        "expired"
+    );
+    assert_eq!(
+        store
+            .share_codes_by_prefix("wxyz", 500)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let share = store
+        .exchange_share_code(code.id, "dave_x", 600)
+        .await
+        .unwrap();
+    assert_eq!(share.target, ShareTarget::User("dave_x".into()));
+    let again = store.share_codes_by_prefix("wxyz", 700).await.unwrap();
+    assert_eq!(
+        (again[0].exchange_count, again[0].last_exchanged_at),
+        (1, Some(600))
+    );
+    assert_eq!(
+        store
+            .delete_share_codes("bob", "gpu", Some(code.id + 1000))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.delete_share_codes("bob", "gpu", None).await.unwrap(),
+        1
+    );
+
+    // Renaming and deleting servers; deleting takes their shares along.
+    store.rename_server("bob", "gpu", "gpu2").await.unwrap();
+    assert!(store.server("bob", "gpu").await.unwrap().is_none());
+    store.delete_server("bob", "gpu2").await.unwrap();
+    assert!(store
+        .share_scopes_of_user("dave_x")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.share_scopes_of_user("carol").await.unwrap(),
+        a,
+        "the group share of bob's default server is left"
+    );
+    store.delete_group("readers").await.unwrap();
+    assert!(store
+        .share_scopes_of_user("carol")
+        .await
+        .unwrap()
+        .is_empty());
+    store.delete_server("bob", "").await.unwrap();
 }

@@ -21,6 +21,13 @@ impl ApiError {
         }
     }
 
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
     pub fn not_found() -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -38,6 +45,11 @@ impl From<HubError> for ApiError {
             HubError::NotFound(_) => StatusCode::NOT_FOUND,
             HubError::Invalid(_) => StatusCode::BAD_REQUEST,
             HubError::Conflict(_) => StatusCode::CONFLICT,
+            HubError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            HubError::Unavailable(detail) => {
+                tracing::error!("{detail}");
+                StatusCode::BAD_GATEWAY
+            }
             HubError::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
                 return ApiError {

@@ -8,6 +8,7 @@ mod models;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -22,7 +23,14 @@ pub const JUPYTERHUB_VERSION: &str = "6.1.1";
 
 async fn default_headers(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().contains("/hub/api");
-    let mut resp = next.run(req).await;
+    let mut resp = if is_api && req.method() == http::Method::OPTIONS {
+        Response::new(axum::body::Body::empty())
+    } else {
+        next.run(req).await
+    };
+    if is_api {
+        resp = json_errors(resp);
+    }
     let h = resp.headers_mut();
     h.insert(
         HeaderName::from_static("x-jupyterhub-version"),
@@ -44,6 +52,27 @@ async fn default_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// API errors produced outside the handlers (body too large, unparseable path parameters,
+/// unsupported media types) get JupyterHub's JSON error body too.
+fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let message = status.canonical_reason().unwrap_or("Error");
+    let mut out = ApiError::with_status(status, message).into_response();
+    for (k, v) in resp.headers() {
+        if k != http::header::CONTENT_TYPE && k != http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 /// The hub's router, mounted under `base_url`.
 pub fn router(hub: Arc<Hub>) -> Router {
     let base = hub.config.hub.base_url.trim_end_matches('/').to_owned();
@@ -57,5 +86,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
     } else {
         Router::new().nest(&base, inner)
     };
-    app.layer(middleware::from_fn(default_headers))
+    let app = app.layer(middleware::from_fn(default_headers));
+    // Rewrites that must happen before routing wrap the whole router.
+    Router::new().fallback_service(tower::util::MapRequest::new(app, api::mark_default_server))
 }

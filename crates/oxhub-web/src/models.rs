@@ -4,17 +4,94 @@
 use oxhub_core::clock::isoformat;
 use oxhub_core::identity::Groups;
 use oxhub_model::scope::{Resource, ScopeSet};
-use oxhub_store::UserRow;
+use oxhub_store::{ServerRow, UserRow};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
+
+/// A user name or server name as one URL path segment (JupyterHub keeps `@` and `~`).
+pub fn path_segment(name: &str) -> String {
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    utf8_percent_encode(name, KEEP).to_string()
+}
+
+/// The URL path of a user's server: `{base_url}user/<name>/` or `.../<name>/<server>/`.
+pub fn server_url(base_url: &str, user: &str, server: &str) -> String {
+    if server.is_empty() {
+        format!("{base_url}user/{}/", path_segment(user))
+    } else {
+        format!(
+            "{base_url}user/{}/{}/",
+            path_segment(user),
+            path_segment(server)
+        )
+    }
+}
+
+/// The server model (`hub-api.md` §2); `state` only for `admin:server_state`.
+pub fn server_model(s: &ServerRow, base_url: &str, with_state: bool) -> Value {
+    let user = path_segment(&s.user);
+    let progress = if s.name.is_empty() {
+        format!("{base_url}hub/api/users/{user}/server/progress")
+    } else {
+        format!(
+            "{base_url}hub/api/users/{user}/servers/{}/progress",
+            path_segment(&s.name)
+        )
+    };
+    let display = if s.display_name.is_empty() {
+        &s.name
+    } else {
+        &s.display_name
+    };
+    let mut m = Map::new();
+    m.insert("name".into(), json!(s.name));
+    m.insert("display_name".into(), json!(display));
+    m.insert("full_name".into(), json!(format!("{}/{}", s.user, s.name)));
+    m.insert(
+        "last_activity".into(),
+        s.last_activity.map_or(Value::Null, |t| json!(isoformat(t))),
+    );
+    m.insert(
+        "started".into(),
+        s.started.map_or(Value::Null, |t| json!(isoformat(t))),
+    );
+    m.insert("pending".into(), json!(s.pending));
+    m.insert("ready".into(), json!(s.ready && s.pending.is_none()));
+    m.insert("stopped".into(), json!(!s.active()));
+    m.insert("url".into(), json!(server_url(base_url, &s.user, &s.name)));
+    m.insert("user_options".into(), s.user_options.clone());
+    m.insert("progress_url".into(), json!(progress));
+    m.insert("full_url".into(), Value::Null);
+    m.insert("full_progress_url".into(), Value::Null);
+    if with_state {
+        m.insert("state".into(), s.state.clone());
+    }
+    Value::Object(m)
+}
+
+/// What a user model needs beyond the user row.
+pub struct UserExtras<'a> {
+    pub roles: &'a [String],
+    pub groups: &'a [String],
+    pub servers: &'a [ServerRow],
+    pub base_url: &'a str,
+    pub include_stopped_servers: bool,
+}
 
 /// The user model as `scopes` may see it; `None` when no scope grants any field.
 pub fn user_model(
     user: &UserRow,
-    roles: &[String],
-    groups: &[String],
+    extras: &UserExtras<'_>,
     scopes: &ScopeSet,
     membership: &Groups,
 ) -> Option<Value> {
+    let (roles, groups) = (extras.roles, extras.groups);
+    let default = extras.servers.iter().find(|s| s.name.is_empty());
     let res = Resource::User(&user.name);
     let has = |base: &str| scopes.permits(base, &res, membership);
     let read_users = has("read:users");
@@ -32,8 +109,17 @@ pub fn user_model(
         m.insert("groups".into(), json!(groups));
     }
     if read_users {
-        m.insert("server".into(), Value::Null);
-        m.insert("pending".into(), Value::Null);
+        let running = default.filter(|s| s.ready && s.pending.is_none());
+        m.insert(
+            "server".into(),
+            running.map_or(Value::Null, |s| {
+                json!(server_url(extras.base_url, &s.user, &s.name))
+            }),
+        );
+        m.insert(
+            "pending".into(),
+            json!(default.and_then(|s| s.pending.clone())),
+        );
         m.insert("created".into(), json!(isoformat(user.created)));
     }
     if read_users || has("read:users:activity") {
@@ -43,15 +129,34 @@ pub fn user_model(
                 .map_or(Value::Null, |t| json!(isoformat(t))),
         );
     }
-    if scopes.permits("read:servers", &res, membership) {
-        m.insert("servers".into(), json!({}));
+    // `servers` is there for `read:servers` on the user; a grant for single servers shows
+    // just those.
+    let all_servers = scopes.permits("read:servers", &res, membership);
+    let servers: Map<String, Value> = extras
+        .servers
+        .iter()
+        .filter(|s| extras.include_stopped_servers || s.active())
+        .filter_map(|s| {
+            let server = Resource::Server {
+                user: &user.name,
+                server: &s.name,
+            };
+            (all_servers || scopes.permits("read:servers", &server, membership)).then(|| {
+                let with_state = scopes.permits("admin:server_state", &server, membership);
+                (s.name.clone(), server_model(s, extras.base_url, with_state))
+            })
+        })
+        .collect();
+    let any_server = all_servers || !servers.is_empty();
+    if any_server {
+        m.insert("servers".into(), Value::Object(servers));
     }
     let any_read = read_users
         || has("read:users:name")
         || has("read:users:activity")
         || has("read:users:groups")
         || has("read:roles:users")
-        || has("read:servers");
+        || any_server;
     if !any_read {
         return None;
     }

@@ -2,6 +2,7 @@
 //! role (hub, proxy) or chore (generate-config, show-config, token, upgrade-db).
 
 mod cli;
+mod proxy_client;
 mod serve;
 
 use cli::{CliError, Command};

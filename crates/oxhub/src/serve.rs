@@ -29,18 +29,44 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             config.hub.hub_ip.clone()
         };
         let port = config.hub.hub_port;
-        let hub = Arc::new(open(config).await?);
+        let mut hub = open(config).await?;
+        let api_url = if hub.config.proxy.api_url.is_empty() {
+            "http://127.0.0.1:8001".to_owned()
+        } else {
+            hub.config.proxy.api_url.clone()
+        };
+        let token = if hub.config.proxy.auth_token.is_empty() {
+            std::env::var("CONFIGPROXY_AUTH_TOKEN").unwrap_or_default()
+        } else {
+            hub.config.proxy.auth_token.clone()
+        };
+        hub.proxy = Some(Box::new(crate::proxy_client::ChpClient::new(
+            &api_url, &token,
+        )));
         let listener = tokio::net::TcpListener::bind((ip.as_str(), port))
             .await
             .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let hub_url = if hub.config.hub.hub_connect_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            hub.config.hub.hub_connect_url.clone()
+        };
+        let _ = hub.hub_url.set(hub_url);
+        let hub = Arc::new(hub);
+        let mut asked = hub.shutdown.subscribe();
         tracing::info!(
             "oxhub hub listening on http://{addr}{}",
             hub.config.hub.base_url
         );
         let app = oxhub_web::router(hub);
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    _ = asked.wait_for(|stop| *stop) => {}
+                }
+            })
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!("oxhub hub stopped");

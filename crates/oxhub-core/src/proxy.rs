@@ -1,0 +1,186 @@
+//! The hub's view of the proxy: a narrow trait (routes in, routes out) so the hub logic does
+//! not depend on how the proxy is reached. The implementation for configurable-http-proxy's
+//! REST API (which `oxhub proxy` speaks) is `oxhub_proxy::client::ChpClient`.
+
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One route as the proxy reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub routespec: String,
+    pub target: String,
+    /// The route's data; the hub's routes carry `"jupyterhub": true`.
+    pub data: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("the proxy API at {url} is unreachable: {why}")]
+    Unreachable { url: String, why: String },
+    #[error("the proxy API at {url} answered {status}: {body}")]
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+pub trait Proxy: Send + Sync {
+    /// Every route in the proxy's table.
+    fn routes(&self) -> BoxFuture<'_, Result<Vec<Route>, ProxyError>>;
+    fn add_route<'a>(&'a self, route: &'a Route) -> BoxFuture<'a, Result<(), ProxyError>>;
+    fn delete_route<'a>(&'a self, routespec: &'a str) -> BoxFuture<'a, Result<(), ProxyError>>;
+    /// Point at another API URL and/or token (`PATCH /hub/api/proxy`).
+    fn reconfigure(&self, api_url: Option<String>, auth_token: Option<String>);
+    fn api_url(&self) -> String;
+}
+
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::identity::{Groups, Identity};
+use oxhub_model::scope::Resource;
+
+impl From<ProxyError> for HubError {
+    fn from(e: ProxyError) -> Self {
+        HubError::Unavailable(e.to_string())
+    }
+}
+
+impl Hub {
+    fn proxy_client(&self) -> Result<&dyn Proxy, HubError> {
+        self.proxy
+            .as_deref()
+            .ok_or_else(|| HubError::Unavailable("no proxy is configured for this hub".into()))
+    }
+
+    fn require_proxy_scope(who: &Identity) -> Result<(), HubError> {
+        match who
+            .scopes
+            .check(&["proxy"], &Resource::Global, &Groups::default())
+        {
+            oxhub_model::scope::Access::Allowed => Ok(()),
+            _ => Err(HubError::Forbidden("proxy".into())),
+        }
+    }
+
+    /// The hub's routes in the proxy (those with `"jupyterhub": true`), by routespec.
+    pub async fn proxy_routes(&self, who: &Identity) -> Result<Vec<Route>, HubError> {
+        Self::require_proxy_scope(who)?;
+        let mut routes: Vec<Route> = self
+            .proxy_client()?
+            .routes()
+            .await?
+            .into_iter()
+            .filter(|r| r.data.get("jupyterhub") == Some(&Value::Bool(true)))
+            .collect();
+        routes.sort_by(|a, b| a.routespec.cmp(&b.routespec));
+        Ok(routes)
+    }
+
+    /// The routes the proxy should have: the hub, running servers, services with a URL.
+    pub async fn desired_routes(&self) -> Result<Vec<Route>, HubError> {
+        let base = &self.config.hub.base_url;
+        let mut out = Vec::new();
+        if let Some(hub_url) = self.hub_url.get() {
+            let spec = if self.config.hub.hub_routespec.is_empty() {
+                "/".to_owned()
+            } else {
+                self.config.hub.hub_routespec.clone()
+            };
+            out.push(Route {
+                routespec: spec,
+                target: hub_url.clone(),
+                data: serde_json::json!({"jupyterhub": true, "hub": true}),
+            });
+        }
+        for s in self.store.active_servers().await? {
+            let Some(url) = s.url.clone().filter(|_| s.ready) else {
+                continue;
+            };
+            let mut spec = format!("{base}user/{}/", s.user);
+            if !s.name.is_empty() {
+                spec.push_str(&s.name);
+                spec.push('/');
+            }
+            out.push(Route {
+                routespec: spec,
+                target: url,
+                data: serde_json::json!({"jupyterhub": true, "user": s.user, "server_name": s.name}),
+            });
+        }
+        for svc in &self.config.hub.services {
+            let spec = svc.to_json();
+            let (Some(name), Some(url)) = (
+                spec.get("name").and_then(Value::as_str),
+                spec.get("url")
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.is_empty()),
+            ) else {
+                continue;
+            };
+            out.push(Route {
+                routespec: format!("{base}services/{name}/"),
+                target: url.to_owned(),
+                data: serde_json::json!({"jupyterhub": true, "service": name}),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Make the proxy's table match [`Hub::desired_routes`]: add what is missing or wrong,
+    /// remove the hub's routes that no longer belong. Returns (added, removed).
+    pub async fn check_routes(&self, who: Option<&Identity>) -> Result<(usize, usize), HubError> {
+        if let Some(who) = who {
+            Self::require_proxy_scope(who)?;
+        }
+        let proxy = self.proxy_client()?;
+        let current = proxy.routes().await?;
+        let desired = self.desired_routes().await?;
+        let mut added = 0;
+        for want in &desired {
+            let ok = current
+                .iter()
+                .any(|r| r.routespec == want.routespec && r.target == want.target);
+            if !ok {
+                proxy.add_route(want).await?;
+                added += 1;
+            }
+        }
+        let mut removed = 0;
+        for have in &current {
+            let ours = have.data.get("jupyterhub") == Some(&Value::Bool(true));
+            if ours && !desired.iter().any(|d| d.routespec == have.routespec) {
+                proxy.delete_route(&have.routespec).await?;
+                removed += 1;
+            }
+        }
+        if added + removed > 0 {
+            tracing::info!("proxy routes checked: {added} added, {removed} removed");
+        }
+        Ok((added, removed))
+    }
+
+    /// `PATCH /proxy`: point the hub at another proxy API URL and/or token, then check routes.
+    pub async fn reconfigure_proxy(
+        &self,
+        who: &Identity,
+        api_url: Option<String>,
+        auth_token: Option<String>,
+    ) -> Result<(), HubError> {
+        Self::require_proxy_scope(who)?;
+        if let Some(url) = &api_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(HubError::Invalid(format!(
+                    "api_url must be an http(s) URL, not {url:?}"
+                )));
+            }
+        }
+        self.proxy_client()?.reconfigure(api_url, auth_token);
+        self.check_routes(Some(who)).await?;
+        Ok(())
+    }
+}

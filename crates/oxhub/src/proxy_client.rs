@@ -1,0 +1,164 @@
+//! A client for configurable-http-proxy's REST API (the one `oxhub proxy` serves), used by
+//! the hub to read and change the routing table.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use oxhub_core::proxy::{BoxFuture, Proxy, ProxyError, Route};
+use parking_lot::RwLock;
+use std::time::Duration;
+
+pub struct ChpClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    settings: RwLock<(String, String)>,
+}
+
+impl ChpClient {
+    /// `api_url` like `http://127.0.0.1:8001`; `auth_token` is sent as `Authorization: token`.
+    pub fn new(api_url: &str, auth_token: &str) -> ChpClient {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        ChpClient {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            settings: RwLock::new((
+                api_url.trim_end_matches('/').to_owned(),
+                auth_token.to_owned(),
+            )),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, Bytes), ProxyError> {
+        let (base, token) = self.settings.read().clone();
+        let url = format!("{base}/api/routes{path}");
+        let unreachable = |why: String| ProxyError::Unreachable {
+            url: url.clone(),
+            why,
+        };
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("content-type", "application/json");
+        if !token.is_empty() {
+            req = req.header("authorization", format!("token {token}"));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let resp = tokio::time::timeout(Duration::from_secs(20), self.client.request(req))
+            .await
+            .map_err(|_| unreachable("no answer within 20 s".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?
+            .to_bytes();
+        if !(200..300).contains(&status) {
+            return Err(ProxyError::Refused {
+                url,
+                status,
+                body: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            });
+        }
+        Ok((status, bytes))
+    }
+}
+
+/// A routespec as a URL path: `/user/a b/` → `/user/a%20b/` (the API path carries it).
+fn routespec_path(routespec: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    let path = percent_encoding::utf8_percent_encode(routespec, KEEP).to_string();
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+impl Proxy for ChpClient {
+    fn routes(&self) -> BoxFuture<'_, Result<Vec<Route>, ProxyError>> {
+        Box::pin(async move {
+            let (_, body) = self.call(http::Method::GET, "", None).await?;
+            let table: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&body).map_err(|e| ProxyError::Refused {
+                    url: self.api_url(),
+                    status: 200,
+                    body: format!("not a JSON object: {e}"),
+                })?;
+            Ok(table
+                .into_iter()
+                .map(|(routespec, mut data)| {
+                    let target = data
+                        .get("target")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("")
+                        .to_owned();
+                    if let Some(m) = data.as_object_mut() {
+                        m.remove("target");
+                        m.remove("last_activity");
+                    }
+                    Route {
+                        routespec,
+                        target,
+                        data,
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn add_route<'a>(&'a self, route: &'a Route) -> BoxFuture<'a, Result<(), ProxyError>> {
+        Box::pin(async move {
+            let mut body = match &route.data {
+                serde_json::Value::Object(m) => m.clone(),
+                _ => serde_json::Map::new(),
+            };
+            body.insert("target".into(), route.target.clone().into());
+            self.call(
+                http::Method::POST,
+                &routespec_path(&route.routespec),
+                Some(serde_json::Value::Object(body)),
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn delete_route<'a>(&'a self, routespec: &'a str) -> BoxFuture<'a, Result<(), ProxyError>> {
+        Box::pin(async move {
+            self.call(http::Method::DELETE, &routespec_path(routespec), None)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn reconfigure(&self, api_url: Option<String>, auth_token: Option<String>) {
+        let mut s = self.settings.write();
+        if let Some(u) = api_url {
+            s.0 = u.trim_end_matches('/').to_owned();
+        }
+        if let Some(t) = auth_token {
+            s.1 = t;
+        }
+    }
+
+    fn api_url(&self) -> String {
+        self.settings.read().0.clone()
+    }
+}
