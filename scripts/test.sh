@@ -31,6 +31,9 @@ trap 'bash scripts/postgres.sh stop "$pg_dir/pg"; rm -rf "$pg_dir"' EXIT
 echo "== cargo test (unit, corpus, property, Python bridge, store on SQLite and PostgreSQL, CLI and proxy integration tests)"
 cargo test --workspace --locked
 
+echo "== the hub API suite again, on PostgreSQL (a fresh database per hub)"
+OXHUB_TEST_API_ON_POSTGRES=1 cargo test --locked -p oxhub --test it -- api:: hub_state:: advisories::
+
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 oxhub="$target_dir/debug/oxhub"
 

@@ -17,6 +17,7 @@ HERE="$ROOT/tests/api"
 SCHEMATHESIS_PIN="schemathesis==4.32.5"
 JUPYTERHUB_VERSION="6.1.1"
 ADMIN_TOKEN="schemathesis-admin-token-0123456789"
+PROXY_TOKEN="schemathesis-proxy-token-0123456789"
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-100}"
 SEED="${ST_SEED:-20240501}"
 ST_TIMEOUT="${ST_TIMEOUT:-270}"
@@ -87,16 +88,36 @@ fi
 # --- the hub ------------------------------------------------------------------------------------
 work="$(mktemp -d)"
 hub_pid=""
-cleanup() {
-  if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then
-    kill -TERM "$hub_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$hub_pid" 2>/dev/null || true
+proxy_pid=""
+stop_pid() {
+  local pid="$1"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
+}
+cleanup() {
+  stop_pid "$hub_pid"
+  stop_pid "$proxy_pid"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# A proxy for GET/POST /proxy to talk to: oxhub's own configurable-http-proxy drop-in, run
+# beside the hub (the hub does not start one itself here: should_start = False).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+proxy_port="$(free_port)"
+proxy_api_port="$(free_port)"
+CONFIGPROXY_AUTH_TOKEN="$PROXY_TOKEN" "$oxhub" proxy --ip 127.0.0.1 --port "$proxy_port" \
+  --api-ip 127.0.0.1 --api-port "$proxy_api_port" >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 300); do
+  curl -fsS -o /dev/null -H "Authorization: token $PROXY_TOKEN" "http://127.0.0.1:$proxy_api_port/api/routes" && break
+  kill -0 "$proxy_pid" 2>/dev/null || { echo "oxhub proxy exited:" >&2; tail -20 "$work/proxy.log" >&2; exit 1; }
+  sleep 0.1
+done
 
 db="${db_url:-sqlite:///$work/hub.sqlite}"
 cat >"$work/jupyterhub_config.py" <<EOF
@@ -104,6 +125,9 @@ c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = 0
 c.JupyterHub.db_url = '$db'
 c.JupyterHub.allow_named_servers = True
+c.ConfigurableHTTPProxy.should_start = False
+c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:$proxy_api_port'
+c.ConfigurableHTTPProxy.auth_token = '$PROXY_TOKEN'
 c.Authenticator.admin_users = {'admin'}
 c.Authenticator.allowed_users = {'alice', 'bob'}
 c.JupyterHub.services = [
@@ -111,7 +135,7 @@ c.JupyterHub.services = [
 ]
 EOF
 
-echo "== starting $oxhub (database: ${db_url:+given URL}${db_url:-SQLite})"
+echo "== starting $oxhub (database: ${db_url:-SQLite in $work})"
 (cd "$work" && exec "$oxhub" -f jupyterhub_config.py >"$work/hub.out" 2>"$work/hub.log") &
 hub_pid=$!
 port=""
@@ -157,6 +181,11 @@ fi
 if ! kill -0 "$hub_pid" 2>/dev/null; then
   echo "== oxhub died during the run:" >&2
   tail -20 "$work/hub.log" >&2
+  rc=1
+fi
+if ! kill -0 "$proxy_pid" 2>/dev/null; then
+  echo "== oxhub proxy died during the run:" >&2
+  tail -20 "$work/proxy.log" >&2
   rc=1
 fi
 echo "== reports in $report"

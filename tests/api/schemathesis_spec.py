@@ -75,6 +75,11 @@ fixture("named server to patch", "PUT", "/users/alice/servers/fx-patch", {})
 fixture("user share", "POST", "/shares/alice/fx-server", {"user": "bob"})
 fixture("group share", "POST", "/shares/alice/fx-server", {"group": "fx-group"})
 code = fixture("share code", "POST", "/share-codes/alice/fx-server", {"expires_in": 3600}) or {}
+# A second shared server for the revoke-everything operations (DELETE /shares/..., DELETE
+# /share-codes/...), so that they do not revoke the shares the other examples read.
+fixture("second named server", "PUT", "/users/alice/servers/fx-other", {})
+fixture("share to revoke", "POST", "/shares/alice/fx-other", {"user": "bob"})
+fixture("share code to revoke", "POST", "/share-codes/alice/fx-other", {"expires_in": 3600})
 
 # Path-parameter examples per operation: (method, path) -> {param: value}.
 EXAMPLES = {
@@ -106,11 +111,11 @@ EXAMPLES = {
     ("get", "/shares/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
     ("post", "/shares/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
     ("patch", "/shares/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
-    ("delete", "/shares/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
+    ("delete", "/shares/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-other"},
     ("get", "/share-codes/{owner}"): {"owner": "alice"},
     ("get", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
     ("post", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
-    ("delete", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
+    ("delete", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-other"},
     ("get", "/services/{name}"): {"name": "ops"},
     ("get", "/authorizations/token/{token}"): {"token": tok_get.get("token", "x")},
 }
@@ -385,6 +390,7 @@ for path, ops in paths.items():
         if key in BODY_EXAMPLES:
             media = op["requestBody"]["content"]["application/json"]
             media.pop("examples", None)
+            media.get("schema", {}).pop("example", None)
             media["example"] = BODY_EXAMPLES[key]
 
 with open(OUT, "w", encoding="utf-8") as f:

@@ -85,8 +85,18 @@ impl Hub {
         for w in warnings {
             tracing::warn!("custom_scopes: {w}");
         }
-        let crypt = crate::crypto::CryptKeeper::new(&config.crypt_keys)
-            .map_err(|e| HubError::Invalid(e.to_string()))?;
+        // CryptKeeper.keys, else JUPYTERHUB_CRYPT_KEY (`;`-separated), as JupyterHub reads them.
+        let keys: Vec<String> = if config.crypt_keys.is_empty() {
+            std::env::var("JUPYTERHUB_CRYPT_KEY")
+                .unwrap_or_default()
+                .split(';')
+                .map(str::to_owned)
+                .collect()
+        } else {
+            config.crypt_keys.clone()
+        };
+        let crypt =
+            crate::crypto::CryptKeeper::new(&keys).map_err(|e| HubError::Invalid(e.to_string()))?;
         Ok(Hub {
             store,
             config: Arc::new(config),

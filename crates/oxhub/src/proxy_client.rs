@@ -113,6 +113,13 @@ impl Proxy for ChpClient {
                         m.remove("target");
                         m.remove("last_activity");
                     }
+                    // The proxy keeps paths without their trailing slash; the hub's
+                    // routespecs always have one.
+                    let routespec = if routespec.ends_with('/') {
+                        routespec
+                    } else {
+                        format!("{routespec}/")
+                    };
                     Route {
                         routespec,
                         target,

@@ -32,8 +32,21 @@ pub struct Hub {
 
 impl Hub {
     pub fn start(dir: &Path) -> Hub {
+        Hub::start_with(dir, &[])
+    }
+
+    /// Start the hub in `dir` (its `jupyterhub_config.py`) with extra environment. With
+    /// `OXHUB_TEST_API_ON_POSTGRES=1` and `OXHUB_TEST_POSTGRES_URL` set, the hub runs on a fresh
+    /// PostgreSQL database instead of the config's SQLite file (CLI overrides the file).
+    pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Hub {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxhub"));
         cmd.current_dir(dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(url) = test_db_url(dir) {
+            cmd.arg(format!("--JupyterHub.db_url={url}"));
+        }
         let (child, line) = crate::spawn_until(&mut cmd, "hub listening on http://127.0.0.1:");
         let port = line
             .rsplit(':')
@@ -86,6 +99,18 @@ impl Hub {
         (status, body)
     }
 
+    /// Wait up to `limit` for the hub to exit by itself; true if it exited successfully.
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     pub fn stop(mut self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -103,12 +128,53 @@ impl Drop for Hub {
     }
 }
 
-pub fn user_token(dir: &Path, user: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_oxhub"))
-        .args(["token", user])
-        .current_dir(dir)
-        .output()
+/// The PostgreSQL database of the hub in `dir`, created on first use, when the API suite runs
+/// on PostgreSQL; `None` on SQLite.
+pub fn test_db_url(dir: &Path) -> Option<String> {
+    if std::env::var("OXHUB_TEST_API_ON_POSTGRES").ok().as_deref() != Some("1") {
+        return None;
+    }
+    let marker = dir.join(".test-db-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let server = std::env::var("OXHUB_TEST_POSTGRES_URL")
+        .expect("OXHUB_TEST_API_ON_POSTGRES=1 needs OXHUB_TEST_POSTGRES_URL");
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let db = format!(
+        "oxhub_api_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
+    rt.block_on(async {
+        let admin = oxhub_store::Store::connect(&server).await.unwrap();
+        admin
+            .raw_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+            .await
+            .unwrap();
+        admin
+            .raw_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+        admin.close().await;
+    });
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    let url = format!("{base}/{db}");
+    std::fs::write(&marker, &url).unwrap();
+    Some(url)
+}
+
+pub fn user_token(dir: &Path, user: &str) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxhub"));
+    cmd.args(["token", user]).current_dir(dir);
+    if let Some(url) = test_db_url(dir) {
+        cmd.arg(format!("--db={url}"));
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -397,6 +463,9 @@ fn start_up_state_is_idempotent_across_restarts() {
         "tokens survive restarts"
     );
     hub.stop();
+    if test_db_url(dir.path()).is_some() {
+        return; // the file checks below are about SQLite
+    }
     // Tokens are stored only as hashes.
     let db = std::fs::read(dir.path().join("hub.sqlite")).unwrap();
     let wal = std::fs::read(dir.path().join("hub.sqlite-wal")).unwrap_or_default();

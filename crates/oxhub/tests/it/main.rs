@@ -9,6 +9,7 @@
 mod advisories;
 mod api;
 mod config;
+mod hub_state;
 mod proxy;
 
 use std::io::{BufRead, BufReader};
