@@ -961,6 +961,17 @@ fn scope_endpoint_table() {
         ("s-tokens-alice", &["tokens!user=alice"]),
         ("s-groups", &["admin:groups"]),
         ("s-services", &["list:services"]),
+        ("s-servers-alice", &["servers!user=alice"]),
+        ("s-read-servers", &["read:servers"]),
+        ("s-activity-alice", &["users:activity!user=alice"]),
+        ("s-shares-alice", &["shares!user=alice", "read:users:name"]),
+        (
+            "s-read-shares",
+            &["read:shares", "read:users:shares", "read:groups:shares"],
+        ),
+        ("s-proxy", &["proxy"]),
+        ("s-admin-services", &["admin:services"]),
+        ("s-shutdown-less", &["admin:users", "admin:groups"]),
     ];
     let services: Vec<String> = roles
         .iter()
@@ -973,6 +984,7 @@ fn scope_endpoint_table() {
         .collect();
     let config = format!(
         "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\n\
+         c.JupyterHub.allow_named_servers = True\nc.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:9'\n\
          c.Authenticator.allowed_users = {{'alice', 'bob'}}\nc.JupyterHub.services = [{}]\nc.JupyterHub.load_roles = [{}]\n",
         services.join(", "),
         load_roles.join(", ")
@@ -1011,14 +1023,101 @@ fn scope_endpoint_table() {
         ("s-services", "GET", "/hub/api/services", 200),
         ("s-services", "GET", "/hub/api/services/s-none", 200),
         ("s-list", "GET", "/hub/api/services/s-none", 403),
+        // Servers: the user filter holds for a server of that user; others are hidden.
+        ("s-servers-alice", "GET", "/hub/api/users/alice/server", 200),
+        (
+            "s-servers-alice",
+            "PUT",
+            "/hub/api/users/alice/servers/lab",
+            201,
+        ),
+        (
+            "s-servers-alice",
+            "GET",
+            "/hub/api/users/alice/servers/lab",
+            200,
+        ),
+        ("s-servers-alice", "GET", "/hub/api/users/bob/server", 404),
+        (
+            "s-servers-alice",
+            "PUT",
+            "/hub/api/users/bob/servers/lab",
+            404,
+        ),
+        ("s-read-servers", "GET", "/hub/api/users/bob/server", 200),
+        (
+            "s-read-servers",
+            "PUT",
+            "/hub/api/users/bob/servers/lab",
+            403,
+        ),
+        ("s-list", "GET", "/hub/api/users/alice/server", 403),
+        (
+            "s-read-servers",
+            "DELETE",
+            "/hub/api/users/alice/servers/lab",
+            403,
+        ),
+        (
+            "s-servers-alice",
+            "DELETE",
+            "/hub/api/users/alice/servers/lab",
+            204,
+        ),
+        // Activity.
+        (
+            "s-activity-alice",
+            "POST",
+            "/hub/api/users/alice/activity",
+            200,
+        ),
+        (
+            "s-activity-alice",
+            "POST",
+            "/hub/api/users/bob/activity",
+            404,
+        ),
+        ("s-read-alice", "POST", "/hub/api/users/alice/activity", 403),
+        // Shares.
+        ("s-shares-alice", "POST", "/hub/api/shares/alice/", 200),
+        ("s-shares-alice", "POST", "/hub/api/shares/bob/", 404),
+        ("s-read-shares", "POST", "/hub/api/shares/alice/", 403),
+        ("s-read-shares", "GET", "/hub/api/shares/alice", 200),
+        ("s-shares-alice", "GET", "/hub/api/shares/alice", 200),
+        ("s-shares-alice", "GET", "/hub/api/shares/bob", 404),
+        ("s-list", "GET", "/hub/api/shares/alice", 403),
+        ("s-read-shares", "GET", "/hub/api/users/bob/shared", 200),
+        ("s-list", "GET", "/hub/api/users/bob/shared", 403),
+        ("s-shares-alice", "POST", "/hub/api/share-codes/alice/", 200),
+        ("s-read-shares", "POST", "/hub/api/share-codes/alice/", 403),
+        ("s-read-shares", "GET", "/hub/api/share-codes/alice", 200),
+        ("s-shares-alice", "DELETE", "/hub/api/shares/alice/", 204),
+        // Proxy, shutdown, runtime services.
+        ("s-proxy", "GET", "/hub/api/proxy", 502),
+        ("s-admin-users", "GET", "/hub/api/proxy", 403),
+        ("s-admin-users", "POST", "/hub/api/proxy", 403),
+        ("s-shutdown-less", "POST", "/hub/api/shutdown", 403),
+        ("s-admin-services", "POST", "/hub/api/services/extra", 201),
+        ("s-services", "POST", "/hub/api/services/extra2", 403),
+        ("s-services", "DELETE", "/hub/api/services/extra", 403),
+        ("s-admin-services", "DELETE", "/hub/api/services/extra", 200),
+        (
+            "s-admin-services",
+            "DELETE",
+            "/hub/api/services/s-none",
+            405,
+        ),
     ];
     let mut failures = Vec::new();
     for (service, method, path, want) in table {
         let token = format!("{service}-token-0123456789");
-        let body = if *method == "PATCH" {
-            Some(r#"{"admin": false}"#)
-        } else {
-            None
+        let body = match (*method, *path) {
+            ("PATCH", _) => Some(r#"{"admin": false}"#),
+            (_, p) if p.ends_with("/activity") => {
+                Some(r#"{"last_activity": "2024-05-01T12:00:00Z"}"#)
+            }
+            ("POST", p) if p.starts_with("/hub/api/shares/") => Some(r#"{"user": "bob"}"#),
+            _ => None,
         };
         let (got, _, reply) = hub.call(method, path, Some(&token), body, &[]);
         if got != *want {
