@@ -40,3 +40,30 @@ impl From<StoreError> for HubError {
         }
     }
 }
+
+/// User-supplied text as it may appear in an error message or a log line: at most 32
+/// characters, then how long it really was (huge names must not flood logs or responses).
+pub fn clip(text: &str) -> String {
+    const KEEP: usize = 32;
+    let n = text.chars().count();
+    if n <= KEEP {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(KEEP).collect();
+        format!("{head:?}... ({n} characters)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clip_bounds_user_text() {
+        assert_eq!(super::clip("alice"), "\"alice\"");
+        let long = "x".repeat(100_000);
+        let clipped = super::clip(&long);
+        assert!(
+            clipped.len() < 80 && clipped.ends_with("(100000 characters)"),
+            "{clipped}"
+        );
+    }
+}

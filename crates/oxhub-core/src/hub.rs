@@ -3,7 +3,7 @@
 //! the scopes itself, so no handler can skip a check.
 
 use crate::clock::now_ms;
-use crate::error::HubError;
+use crate::error::{clip, HubError};
 use crate::identity::{Groups, Identity, Subject};
 use crate::tokens;
 use oxhub_config::HubConfig;
@@ -402,7 +402,7 @@ impl Hub {
         let mut valid = Vec::new();
         for n in names {
             let parsed = UserName::parse(n)
-                .map_err(|e| HubError::Invalid(format!("Invalid username: {n:?}: {e}")))?;
+                .map_err(|e| HubError::Invalid(format!("Invalid username: {}: {e}", clip(n))))?;
             valid.push(parsed.as_str().to_owned());
         }
         let mut created = Vec::new();
@@ -789,7 +789,7 @@ impl Hub {
         };
         if let Some(new) = patch.new_name.as_deref().filter(|n| *n != name) {
             let new = UserName::parse(new)
-                .map_err(|e| HubError::Invalid(format!("Invalid username {new:?}: {e}")))?;
+                .map_err(|e| HubError::Invalid(format!("Invalid username {}: {e}", clip(new))))?;
             if self.store.user(new.as_str()).await?.is_some() {
                 return Err(HubError::Invalid(format!(
                     "User {} already exists, username must be unique",

@@ -2,7 +2,7 @@
 //! the servers of users for their models, and the activity endpoint.
 
 use crate::clock::now_ms;
-use crate::error::HubError;
+use crate::error::{clip, HubError};
 use crate::hub::Hub;
 use crate::identity::Identity;
 use oxhub_model::scope::Resource;
@@ -44,7 +44,7 @@ fn activity_time(value: &Value, what: &str, now: i64) -> Result<i64, HubError> {
         ))
     })?;
     let t = parse_timestamp(text)
-        .ok_or_else(|| HubError::Invalid(format!("{what}: invalid timestamp {text:?}")))?;
+        .ok_or_else(|| HubError::Invalid(format!("{what}: invalid timestamp {}", clip(text))))?;
     if t > now + FUTURE_SLACK_MS {
         return Err(HubError::Invalid(format!(
             "{what}: last_activity {text:?} is in the future"
@@ -236,7 +236,8 @@ impl Hub {
         self.named_servers_allowed()?;
         if !valid_server_name(server) {
             return Err(HubError::Invalid(format!(
-                "Invalid server name {server:?}: use 1-30 lowercase letters, digits and dashes, starting with a letter"
+                "Invalid server name {}: use 1-30 lowercase letters, digits and dashes, starting with a letter",
+                clip(server)
             )));
         }
         let display = display_name.unwrap_or_else(|| server.to_owned());
@@ -305,7 +306,10 @@ impl Hub {
                 ));
             }
             if !valid_server_name(new) {
-                return Err(HubError::Invalid(format!("Invalid server name {new:?}")));
+                return Err(HubError::Invalid(format!(
+                    "Invalid server name {}",
+                    clip(new)
+                )));
             }
             if self.store.server(user, new).await?.is_some() {
                 return Err(HubError::Conflict(format!(

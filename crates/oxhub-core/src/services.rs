@@ -1,6 +1,6 @@
 //! Services added and removed through the API (those from the configuration are fixed).
 
-use crate::error::HubError;
+use crate::error::{clip, HubError};
 use crate::hub::Hub;
 use crate::identity::Identity;
 use oxhub_model::names::ServiceName;
@@ -49,7 +49,7 @@ impl Hub {
         self.require(who, &["admin:services"], Resource::Service(name))
             .await?;
         let parsed = ServiceName::parse(name)
-            .map_err(|e| HubError::Invalid(format!("Invalid service name {name:?}: {e}")))?;
+            .map_err(|e| HubError::Invalid(format!("Invalid service name {}: {e}", clip(name))))?;
         for (k, v) in body {
             let Some((_, want)) = SERVICE_KEYS.iter().find(|(key, _)| key == k) else {
                 return Err(HubError::Invalid(format!(

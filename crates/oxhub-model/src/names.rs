@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A name that failed its rule: which kind of name, the input, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {kind} name {name:?}: {reason}")]
+#[error("invalid {kind} name {}: {reason}", short(.name))]
 pub struct NameError {
     /// `"user"`, `"group"`, `"service"`, `"server"` or `"role"`.
     pub kind: &'static str,
@@ -18,6 +18,23 @@ pub struct NameError {
     pub name: String,
     /// The rule it broke.
     pub reason: &'static str,
+}
+
+/// Names are stored in 255-character columns in JupyterHub's schema; longer ones are refused
+/// up front rather than failing (or being truncated) in the database.
+fn too_long(s: &str) -> bool {
+    s.chars().count() > 255
+}
+
+/// A rejected name as messages show it: 32 characters at most, then its length.
+fn short(name: &str) -> String {
+    let n = name.chars().count();
+    if n <= 32 {
+        format!("{name:?}")
+    } else {
+        let head: String = name.chars().take(32).collect();
+        format!("{head:?}... ({n} characters)")
+    }
 }
 
 /// The common surface of every name type: `as_str`, `Display`, `AsRef<str>`, `Borrow<str>`,
@@ -119,6 +136,9 @@ impl UserName {
     /// Checks `s` against the user-name rule.
     pub fn parse(s: &str) -> Result<Self, NameError> {
         const KIND: &str = "user";
+        if too_long(s) {
+            return invalid(KIND, s, "is longer than 255 characters");
+        }
         if s.contains('/') {
             return invalid(KIND, s, "contains '/'");
         }
@@ -150,6 +170,9 @@ impl GroupName {
         if s.is_empty() {
             return invalid("group", s, "is empty");
         }
+        if too_long(s) {
+            return invalid("group", s, "is longer than 255 characters");
+        }
         if s.contains('/') {
             return invalid("group", s, "contains '/'");
         }
@@ -170,6 +193,9 @@ impl ServiceName {
     /// Checks `s` against the service-name rule.
     pub fn parse(s: &str) -> Result<Self, NameError> {
         const KIND: &str = "service";
+        if too_long(s) {
+            return invalid(KIND, s, "is longer than 255 characters");
+        }
         if has_percent_escape(s) {
             return invalid(KIND, s, "contains a percent-escape");
         }

@@ -28,6 +28,8 @@ c.JupyterHub.load_roles = [
 pub struct Hub {
     child: Child,
     port: u16,
+    /// Everything the hub wrote to stderr so far.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Hub {
@@ -47,13 +49,14 @@ impl Hub {
         if let Some(url) = test_db_url(dir) {
             cmd.arg(format!("--JupyterHub.db_url={url}"));
         }
-        let (child, line) = crate::spawn_until(&mut cmd, "hub listening on http://127.0.0.1:");
+        let (child, line, log) =
+            crate::spawn_logged(&mut cmd, "hub listening on http://127.0.0.1:");
         let port = line
             .rsplit(':')
             .next()
             .and_then(|p| p.trim_end_matches('/').parse().ok())
             .expect("port");
-        Hub { child, port }
+        Hub { child, port, log }
     }
 
     /// One request; returns status, the head (lower-cased) and the body parsed as JSON (or null).

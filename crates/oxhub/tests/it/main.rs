@@ -48,6 +48,17 @@ pub fn show_config(dir: &Path, args: &[&str]) -> serde_json::Value {
 /// Spawn `cmd` with stderr piped, wait for the first stderr line containing `marker`, and keep
 /// draining stderr in the background (so the child never blocks on a full pipe).
 pub fn spawn_until(cmd: &mut Command, marker: &'static str) -> (Child, String) {
+    let (child, line, _) = spawn_logged(cmd, marker);
+    (child, line)
+}
+
+/// Like [`spawn_until`], also keeping every stderr line for the test to read.
+pub fn spawn_logged(
+    cmd: &mut Command,
+    marker: &'static str,
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let keep = std::sync::Arc::clone(&log);
     let mut child = cmd
         .env_remove("OXHUB_LOG")
         .stdout(Stdio::null())
@@ -59,6 +70,10 @@ pub fn spawn_until(cmd: &mut Command, marker: &'static str) -> (Child, String) {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut l) = keep.lock() {
+                l.push_str(&line);
+                l.push('\n');
+            }
             if line.contains(marker) {
                 if let Some(t) = tx.take() {
                     let _ = t.send(line);
@@ -69,5 +84,5 @@ pub fn spawn_until(cmd: &mut Command, marker: &'static str) -> (Child, String) {
     let line = rx
         .recv_timeout(Duration::from_secs(30))
         .unwrap_or_else(|_| panic!("no {marker:?} line"));
-    (child, line)
+    (child, line, log)
 }

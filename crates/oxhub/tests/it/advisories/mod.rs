@@ -3,6 +3,8 @@
 
 mod ghsa_69wv_m5fw_2fhp;
 mod ghsa_9x4q_3gxw_849f;
+mod ghsa_h56g_gq9v_vc8r;
+mod ghsa_p43p_whwx_q52h;
 
 use crate::api::Hub;
 
