@@ -29,6 +29,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             config.hub.hub_ip.clone()
         };
         let port = config.hub.hub_port;
+        let stop = shutdown_signal();
         let mut hub = open(config).await?;
         let api_url = if hub.config.proxy.api_url.is_empty() {
             "http://127.0.0.1:8001".to_owned()
@@ -63,7 +64,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {
-                    () = shutdown_signal() => {}
+                    () = stop => {}
                     _ = asked.wait_for(|stop| *stop) => {}
                 }
             })
@@ -123,20 +124,40 @@ pub fn upgrade_db(config: HubConfig) -> Result<ExitCode, String> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Signal handlers installed now (before the "listening" line, so a SIGTERM sent as soon as
+/// that line appears is never the default, fatal one); the future resolves on SIGINT/SIGTERM.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = term => {}
+                () = int => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
