@@ -37,6 +37,13 @@ OXHUB_TEST_API_ON_POSTGRES=1 cargo test --locked -p oxhub --test it -- api:: hub
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 oxhub="$target_dir/debug/oxhub"
 
+echo "== schemathesis: the hub API against JupyterHub 6.1.1's rest-api.yml, on SQLite and on PostgreSQL"
+bash tests/api/schemathesis.sh "$oxhub"
+st_db="oxhub_schemathesis_$$"
+psql="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql"
+"$psql" -q "$OXHUB_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $st_db" -c "CREATE DATABASE $st_db"
+bash tests/api/schemathesis.sh "$oxhub" --db "${OXHUB_TEST_POSTGRES_URL%/*}/$st_db"
+
 echo "== configurable-http-proxy conformance: the same test against oxhub proxy and CHP 5.3.0"
 chp="$root/.cache/chp/node_modules/configurable-http-proxy/bin/configurable-http-proxy"
 if [ ! -x "$chp" ]; then

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --db) db_url="${2:?--db needs a URL}"; shift 2 ;;
     --db=*) db_url="${1#--db=}"; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) [ -z "$oxhub" ] || { echo "unexpected argument: $1" >&2; exit 2; }; oxhub="$1"; shift ;;
   esac
 done
@@ -67,10 +67,10 @@ if [ ! -s "$SPEC" ]; then
     "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
       -d "$sdist_dir" "jupyterhub==$JUPYTERHUB_VERSION" >&2 || true
   fi
-  if [ -s "$sdist" ] && "$VENV/bin/python" - "$sdist" "$SPEC.tmp" <<'EOF'
+  if [ -s "$sdist" ] && "$VENV/bin/python" - "$sdist" "$SPEC.tmp" "$JUPYTERHUB_VERSION" <<'EOF'
 import sys, tarfile
-sdist, out = sys.argv[1:3]
-member = "jupyterhub-6.1.1/docs/source/_static/rest-api.yml"
+sdist, out, version = sys.argv[1:4]
+member = f"jupyterhub-{version}/docs/source/_static/rest-api.yml"
 with tarfile.open(sdist) as t, open(out, "wb") as f:
     f.write(t.extractfile(member).read())
 EOF
@@ -80,7 +80,7 @@ EOF
     rm -f "$SPEC.tmp"
     ref="$ROOT/../shared/reference/rest-api.yml"
     [ -s "$ref" ] || { echo "cannot obtain rest-api.yml (no sdist, no $ref)" >&2; exit 1; }
-    echo "== WARNING: rest-api.yml not found in the sdist; using $ref" >&2
+    echo "== WARNING: could not get rest-api.yml from the jupyterhub sdist; using $ref" >&2
     SPEC="$ref"
   fi
 fi
@@ -114,7 +114,9 @@ CONFIGPROXY_AUTH_TOKEN="$PROXY_TOKEN" "$oxhub" proxy --ip 127.0.0.1 --port "$pro
   --api-ip 127.0.0.1 --api-port "$proxy_api_port" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 300); do
-  curl -fsS -o /dev/null -H "Authorization: token $PROXY_TOKEN" "http://127.0.0.1:$proxy_api_port/api/routes" && break
+  "$VENV/bin/python" -c 'import sys, urllib.request as u
+u.urlopen(u.Request(sys.argv[1], headers={"Authorization": "token " + sys.argv[2]}), timeout=2)' \
+    "http://127.0.0.1:$proxy_api_port/api/routes" "$PROXY_TOKEN" 2>/dev/null && break
   kill -0 "$proxy_pid" 2>/dev/null || { echo "oxhub proxy exited:" >&2; tail -20 "$work/proxy.log" >&2; exit 1; }
   sleep 0.1
 done

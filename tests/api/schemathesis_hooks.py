@@ -24,6 +24,8 @@ class reaches_2xx:
         self.reached = set()
 
     def after_response(self, ctx, response, case):
+        if case.method.upper() != case.operation.method.upper():
+            return  # a probe with another method (OPTIONS, TRACE, ...), not this operation
         label = case.operation.label
         self.tested.setdefault(label, set()).add(response.status_code)
         if 200 <= response.status_code < 300:

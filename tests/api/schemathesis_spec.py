@@ -2,8 +2,8 @@
 
     python tests/api/schemathesis_spec.py UPSTREAM_SPEC OUT_JSON HUB_API_URL TOKEN
 
-1. Creates fixtures on the hub (users, a group, tokens, a named server, shares) through the REST
-   API. A fixture whose endpoint oxhub lacks is reported and skipped: the run then shows that
+1. Creates fixtures on the hub (users, groups, tokens, named servers, shares, share codes, a
+   runtime service) through the REST API. A fixture whose endpoint oxhub lacks is reported and skipped: the run then shows that
    operation as never answering 2xx.
 2. Writes OUT_JSON: JupyterHub's rest-api.yml (6.1.1) adjusted where the real Python handlers
    differ from it (shared/reference/hub-api.md, the `⚠` rows; "the handlers win"), each adjustment
@@ -74,7 +74,8 @@ fixture("named server", "PUT", "/users/alice/servers/fx-server", {"display_name"
 fixture("named server to patch", "PUT", "/users/alice/servers/fx-patch", {})
 fixture("user share", "POST", "/shares/alice/fx-server", {"user": "bob"})
 fixture("group share", "POST", "/shares/alice/fx-server", {"group": "fx-group"})
-code = fixture("share code", "POST", "/share-codes/alice/fx-server", {"expires_in": 3600}) or {}
+fixture("share code", "POST", "/share-codes/alice/fx-server", {"expires_in": 3600}) or {}
+fixture("runtime service to delete", "POST", "/services/fx-service", {"display": False})
 # A second shared server for the revoke-everything operations (DELETE /shares/..., DELETE
 # /share-codes/...), so that they do not revoke the shares the other examples read.
 fixture("second named server", "PUT", "/users/alice/servers/fx-other", {})
@@ -117,6 +118,8 @@ EXAMPLES = {
     ("post", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-server"},
     ("delete", "/share-codes/{owner}/{server_name}"): {"owner": "alice", "server_name": "fx-other"},
     ("get", "/services/{name}"): {"name": "ops"},
+    ("post", "/services/{name}"): {"name": "fx-new-service"},
+    ("delete", "/services/{name}"): {"name": "fx-service"},
     ("get", "/authorizations/token/{token}"): {"token": tok_get.get("token", "x")},
 }
 
@@ -137,6 +140,7 @@ BODY_EXAMPLES = {
     ("post", "/shares/{owner}/{server_name}"): {"user": "admin"},
     ("patch", "/shares/{owner}/{server_name}"): {"user": "admin"},
     ("post", "/share-codes/{owner}/{server_name}"): {"expires_in": 3600},
+    ("post", "/services/{name}"): {"info": {"purpose": "schemathesis"}, "display": False},
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -284,6 +288,45 @@ paths["/groups/{name}"]["post"]["requestBody"] = {
         }
     },
 }
+# POST and DELETE /services/{name} (runtime services) exist in the handlers but not in the spec.
+# The request schema leaves out "url" on purpose: the hub polls a runtime service's url, and
+# generated URLs could point anywhere off this machine. "command" is left out too (managed
+# services cannot be created at runtime: always 400).
+service_name_param = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+paths["/services/{name}"]["post"] = {
+    "operationId": "post-service",
+    "parameters": [service_name_param],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "admin": {"type": "boolean"},
+                        "info": {"type": "object"},
+                        "display": {"type": "boolean"},
+                        "oauth_no_confirm": {"type": "boolean"},
+                        "api_token": {"type": "string"},
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "201": {
+            "description": "created service",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Service"}}},
+        }
+    },
+}
+# DELETE answers 200 (empty body), 405 for a service defined in the config.
+paths["/services/{name}"]["delete"] = {
+    "operationId": "delete-service",
+    "parameters": [service_name_param],
+    "responses": {"200": {"description": "deleted"}},
+}
 # GET /authorizations/token/{token} answers the owner's User or Service model (spec: no body).
 paths["/authorizations/token/{token}"]["get"]["responses"]["200"]["content"] = {
     "application/json": {
@@ -334,6 +377,8 @@ ERRORS = {
     ("put", "/groups/{name}/properties"): [400],
     ("get", "/services"): [],
     ("get", "/services/{name}"): [],
+    ("post", "/services/{name}"): [400, 409],
+    ("delete", "/services/{name}"): [405],
     ("get", "/proxy"): [400],
     ("post", "/proxy"): [],
     ("get", "/users/{name}/shared"): [400],

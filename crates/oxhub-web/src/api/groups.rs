@@ -125,7 +125,14 @@ pub(super) async fn create_group(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let who = identity(&hub, &headers).await?;
-    let users = users_field(&json_body(&body)?)?;
+    let body = json_body(&body)?;
+    if body
+        .as_ref()
+        .is_some_and(|b| !b.is_object() && !b.is_null())
+    {
+        return Err(ApiError::bad_request("Body must be a JSON object"));
+    }
+    let users = users_field(&body)?;
     let rows = hub
         .create_groups(&who, std::slice::from_ref(&name), &users)
         .await?;

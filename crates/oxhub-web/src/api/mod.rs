@@ -220,8 +220,9 @@ async fn info(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError
     )?;
     Ok(Json(json!({
         "version": JUPYTERHUB_VERSION,
-        "python": null,
-        "sys_executable": null,
+        // No Python runs in oxhub: say so in the strings the fields are.
+        "python": "none (oxhub is a Rust program)",
+        "sys_executable": std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
         "spawner": { "class": hub.config.spawner.class, "version": env!("CARGO_PKG_VERSION") },
         "authenticator": { "class": hub.config.authenticator.class, "version": env!("CARGO_PKG_VERSION") },
     })))
@@ -245,7 +246,20 @@ async fn whoami(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiErr
                 .unwrap_or_else(|| json!({"kind": "user", "name": name}))
         }
         Subject::Service { name, admin } => {
-            json!({ "kind": "service", "name": name, "admin": admin })
+            let mut scopes = who.scopes.clone();
+            scopes.extend(&oxhub_model::scope::identify_scopes(
+                oxhub_model::scope::Owner::Service(name),
+            ));
+            let view = Identity {
+                scopes,
+                ..who.clone()
+            };
+            let row = hub.store.service(name).await.map_err(HubError::from)?;
+            let model = match &row {
+                Some(row) => services::service_json(&hub, &view, row).await?,
+                None => None,
+            };
+            model.unwrap_or_else(|| json!({ "kind": "service", "name": name, "admin": admin }))
         }
     };
     if let Value::Object(m) = &mut model {

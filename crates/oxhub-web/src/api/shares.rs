@@ -237,7 +237,7 @@ pub(super) async fn create_code(
         return Err(ApiError::bad_request(format!("Unexpected field: {k}")));
     }
     let expires_in = match map.get("expires_in") {
-        None | Some(Value::Null) => CODE_DEFAULT_EXPIRY_S,
+        None => CODE_DEFAULT_EXPIRY_S,
         Some(v) => v
             .as_i64()
             .ok_or_else(|| ApiError::bad_request("expires_in must be an integer"))?,

@@ -20,7 +20,8 @@ pub(super) async fn token_model(
         "expires_at": t.expires_at.map(isoformat),
         "note": t.note,
         "session_id": t.session_id,
-        "oauth_client": t.oauth_client,
+        // Tokens not issued through OAuth belong to the hub's own client, as in JupyterHub.
+        "oauth_client": t.oauth_client.as_deref().unwrap_or("JupyterHub"),
     }))
 }
 

@@ -288,15 +288,22 @@ pub(super) async fn patch_user(
         )));
     }
     let new_name = match body.get("name") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::String(n)) => Some(n.clone()),
         Some(_) => return Err(ApiError::bad_request("name must be a string")),
     };
     let admin = match body.get("admin") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(ApiError::bad_request("admin must be a boolean")),
     };
+    for k in ["groups", "roles"] {
+        if body.get(k).is_some_and(Value::is_null) {
+            return Err(ApiError::bad_request(format!(
+                "{k} must be a list of strings"
+            )));
+        }
+    }
     let auth_state = match body.get("auth_state") {
         None => None,
         Some(v @ (Value::Object(_) | Value::Null)) => Some(v.clone()),
