@@ -26,6 +26,24 @@ pub enum ShareWith {
 }
 
 impl Hub {
+    /// `shares` on this server (the scope every sharing change needs).
+    async fn require_shares(
+        &self,
+        who: &Identity,
+        owner: &str,
+        server: &str,
+    ) -> Result<(), HubError> {
+        self.require(
+            who,
+            &["shares"],
+            Resource::Server {
+                user: owner,
+                server,
+            },
+        )
+        .await
+    }
+
     /// The owner must exist (404 otherwise).
     async fn share_owner(&self, owner: &str) -> Result<(), HubError> {
         match self.store.user(owner).await? {
@@ -148,15 +166,7 @@ impl Hub {
         with: ShareWith,
         scopes: Option<Vec<String>>,
     ) -> Result<ShareRow, HubError> {
-        self.require(
-            who,
-            &["shares"],
-            Resource::Server {
-                user: owner,
-                server,
-            },
-        )
-        .await?;
+        self.require_shares(who, owner, server).await?;
         let scopes = self.share_scopes(scopes, owner, server)?;
         self.shared_server(owner, server).await?;
         self.may_grant(who, &scopes, owner, server)?;
@@ -211,15 +221,7 @@ impl Hub {
         with: ShareWith,
         scopes: Option<Vec<String>>,
     ) -> Result<Option<ShareRow>, HubError> {
-        self.require(
-            who,
-            &["shares"],
-            Resource::Server {
-                user: owner,
-                server,
-            },
-        )
-        .await?;
+        self.require_shares(who, owner, server).await?;
         let scopes = match scopes {
             Some(s) if !s.is_empty() => Some(self.share_scopes(Some(s), owner, server)?),
             _ => None,
@@ -246,15 +248,7 @@ impl Hub {
         owner: &str,
         server: &str,
     ) -> Result<(), HubError> {
-        self.require(
-            who,
-            &["shares"],
-            Resource::Server {
-                user: owner,
-                server,
-            },
-        )
-        .await?;
+        self.require_shares(who, owner, server).await?;
         self.shared_server(owner, server).await?;
         let n = self.store.delete_shares(owner, server).await?;
         tracing::info!("Deleted {n} shares of {owner}/{server}");
@@ -383,15 +377,7 @@ impl Hub {
         scopes: Option<Vec<String>>,
         expires_in_s: i64,
     ) -> Result<(String, ShareCodeRow), HubError> {
-        self.require(
-            who,
-            &["shares"],
-            Resource::Server {
-                user: owner,
-                server,
-            },
-        )
-        .await?;
+        self.require_shares(who, owner, server).await?;
         if !(CODE_MIN_EXPIRY_S..=CODE_MAX_EXPIRY_S).contains(&expires_in_s) {
             return Err(HubError::Invalid(format!(
                 "expires_in must be between {CODE_MIN_EXPIRY_S} and {CODE_MAX_EXPIRY_S} seconds"
@@ -429,15 +415,7 @@ impl Hub {
         code: Option<&str>,
         id: Option<&str>,
     ) -> Result<(), HubError> {
-        self.require(
-            who,
-            &["shares"],
-            Resource::Server {
-                user: owner,
-                server,
-            },
-        )
-        .await?;
+        self.require_shares(who, owner, server).await?;
         self.shared_server(owner, server).await?;
         let target = if let Some(code) = code {
             let found = self

@@ -274,7 +274,7 @@ pub fn run(opts: Options) -> ExitCode {
 
 /// Signal handlers installed now (before the "listening" line, so a SIGTERM sent as soon as
 /// that line appears is never the default, fatal one); the future resolves on SIGINT/SIGTERM.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     #[cfg(unix)]

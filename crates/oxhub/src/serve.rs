@@ -29,7 +29,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             config.hub.hub_ip.clone()
         };
         let port = config.hub.hub_port;
-        let stop = shutdown_signal();
+        let stop = oxhub_proxy::shutdown_signal();
         let mut hub = open(config).await?;
         let api_url = if hub.config.proxy.api_url.is_empty() {
             "http://127.0.0.1:8001".to_owned()
@@ -122,42 +122,4 @@ pub fn upgrade_db(config: HubConfig) -> Result<ExitCode, String> {
         eprintln!("Database schema version {before} -> {after}");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Signal handlers installed now (before the "listening" line, so a SIGTERM sent as soon as
-/// that line appears is never the default, fatal one); the future resolves on SIGINT/SIGTERM.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    #[cfg(unix)]
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    async move {
-        #[cfg(unix)]
-        {
-            let term = async {
-                match term.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            let int = async {
-                match int.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                () = term => {}
-                () = int => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
