@@ -41,18 +41,7 @@ impl From<StoreError> for HubError {
     }
 }
 
-/// User-supplied text as it may appear in an error message or a log line: at most 32
-/// characters, then how long it really was (huge names must not flood logs or responses).
-pub fn clip(text: &str) -> String {
-    const KEEP: usize = 32;
-    let n = text.chars().count();
-    if n <= KEEP {
-        format!("{text:?}")
-    } else {
-        let head: String = text.chars().take(KEEP).collect();
-        format!("{head:?}... ({n} characters)")
-    }
-}
+pub use oxhub_model::names::clip;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A name that failed its rule: which kind of name, the input, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {kind} name {}: {reason}", short(.name))]
+#[error("invalid {kind} name {}: {reason}", clip(.name))]
 pub struct NameError {
     /// `"user"`, `"group"`, `"service"`, `"server"` or `"role"`.
     pub kind: &'static str,
@@ -26,8 +26,9 @@ fn too_long(s: &str) -> bool {
     s.chars().count() > 255
 }
 
-/// A rejected name as messages show it: 32 characters at most, then its length.
-fn short(name: &str) -> String {
+/// User-supplied text as an error message or log line may show it: 32 characters at most,
+/// then how long it really was (huge input must not flood logs or responses).
+pub fn clip(name: &str) -> String {
     let n = name.chars().count();
     if n <= 32 {
         format!("{name:?}")

@@ -510,6 +510,37 @@ impl Store {
         )
     }
 
+    /// Make `names` (rows of `table`) exactly the rows user `user_id` is linked to through
+    /// `map.column`; `NotFound` if a name does not exist.
+    async fn replace_user_links(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        user_id: i64,
+        (table, map, column): (&str, &str, &str),
+        names: &[String],
+    ) -> Result<()> {
+        let mut ids = Vec::new();
+        for n in names {
+            ids.push(self.id_of(tx, table, n).await?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        sqlx::query(&format!("DELETE FROM {map} WHERE user_id = $1"))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        for linked in ids {
+            sqlx::query(&format!(
+                "INSERT INTO {map} (user_id, {column}) VALUES ($1, $2)"
+            ))
+            .bind(user_id)
+            .bind(linked)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Apply `patch` to user `name` all at once: `NotFound` if the user, a group or a role
     /// does not exist, `Conflict` if the new name is taken; nothing is written then.
     /// `admin_role` is kept in step with the admin flag.
@@ -524,23 +555,13 @@ impl Store {
                 .await?;
         }
         if let Some(groups) = &patch.groups {
-            let mut ids = Vec::new();
-            for g in groups {
-                ids.push(self.id_of(&mut tx, "groups", g).await?);
-            }
-            sqlx::query("DELETE FROM user_group_map WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            ids.sort_unstable();
-            ids.dedup();
-            for g in ids {
-                sqlx::query("INSERT INTO user_group_map (user_id, group_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(g)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            self.replace_user_links(
+                &mut tx,
+                id,
+                ("groups", "user_group_map", "group_id"),
+                groups,
+            )
+            .await?;
         }
         let admin = patch.admin.or_else(|| {
             patch
@@ -556,23 +577,8 @@ impl Store {
             }
         }
         if let Some(roles) = &roles {
-            let mut ids = Vec::new();
-            for r in roles {
-                ids.push(self.id_of(&mut tx, "roles", r).await?);
-            }
-            sqlx::query("DELETE FROM user_role_map WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
+            self.replace_user_links(&mut tx, id, ("roles", "user_role_map", "role_id"), roles)
                 .await?;
-            ids.sort_unstable();
-            ids.dedup();
-            for r in ids {
-                sqlx::query("INSERT INTO user_role_map (user_id, role_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(r)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         if let Some(admin) = admin {
             sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")

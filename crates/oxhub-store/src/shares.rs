@@ -40,6 +40,7 @@ pub struct ShareCodeRow {
     pub id: i64,
     pub owner: String,
     pub server: String,
+    pub server_ready: bool,
     pub prefix: String,
     pub hash: String,
     pub scopes: Vec<String>,
@@ -56,7 +57,7 @@ const SHARE_SELECT: &str =
     LEFT JOIN users tu ON tu.id = sh.user_id LEFT JOIN groups tg ON tg.id = sh.group_id";
 
 const CODE_SELECT: &str =
-    "SELECT c.id AS id, ou.name AS owner, sv.name AS server, c.prefix AS prefix, \
+    "SELECT c.id AS id, ou.name AS owner, sv.name AS server, sv.ready AS ready, c.prefix AS prefix, \
     c.hash AS hash, c.scopes AS scopes, c.created AS created, c.expires_at AS expires_at, \
     c.exchange_count AS exchange_count, c.last_exchanged_at AS last_exchanged_at \
     FROM share_codes c JOIN servers sv ON sv.id = c.server_id JOIN users ou ON ou.id = sv.user_id";
@@ -91,6 +92,7 @@ fn code_row(r: &AnyRow) -> Result<ShareCodeRow> {
         id: r.try_get("id")?,
         owner: r.try_get("owner")?,
         server: r.try_get("server")?,
+        server_ready: r.try_get::<i64, _>("ready")? != 0,
         prefix: r.try_get("prefix")?,
         hash: r.try_get("hash")?,
         scopes: json_list(&scopes)?,

@@ -33,9 +33,9 @@ fn share_model(hub: &Hub, s: &ShareRow) -> Value {
     })
 }
 
-fn code_model(hub: &Hub, c: &ShareCodeRow, ready: bool) -> Value {
+fn code_model(hub: &Hub, c: &ShareCodeRow) -> Value {
     json!({
-        "server": shared_server(hub, &c.owner, &c.server, ready),
+        "server": shared_server(hub, &c.owner, &c.server, c.server_ready),
         "scopes": c.scopes,
         "id": format!("sc_{}", c.id),
         "created_at": isoformat(c.created),
@@ -186,13 +186,7 @@ async fn codes(
     let (rows, total) = hub
         .share_codes(&who, owner, server, p.offset, p.limit)
         .await?;
-    let servers = hub.servers_of_users(&[owner]).await?;
-    let ready = |c: &ShareCodeRow| {
-        servers
-            .get(owner)
-            .is_some_and(|v| v.iter().any(|s| s.name == c.server && s.ready))
-    };
-    let items = rows.iter().map(|c| code_model(hub, c, ready(c))).collect();
+    let items = rows.iter().map(|c| code_model(hub, c)).collect();
     Ok(wrapped(p, items, total, headers, uri))
 }
 
@@ -246,13 +240,7 @@ pub(super) async fn create_code(
     let (code, row) = hub
         .create_share_code(&who, &owner, &server, scopes, expires_in)
         .await?;
-    let ready = hub
-        .store
-        .server(&owner, &server)
-        .await
-        .map_err(HubError::from)?
-        .is_some_and(|s| s.ready);
-    let mut model = code_model(&hub, &row, ready);
+    let mut model = code_model(&hub, &row);
     if let Value::Object(m) = &mut model {
         let accept = format!("{}hub/accept-share?code={code}", hub.config.hub.base_url);
         m.insert("code".into(), json!(code));
