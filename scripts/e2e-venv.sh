@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Creates (idempotently) the venv used by the JupyterHub end-to-end tests and installs the
-# pinned JupyterHub release into it. Prints the venv path at the end.
+# Creates (idempotently) the venv used by the end-to-end tests and the demo, and installs the
+# pinned Python clients into it: JupyterHub (for jupyterhub-singleuser, and as the reference
+# hub), jupyter-server, JupyterLab, jupyterhub-idle-culler, and websocket-client for the
+# kernel test. Prints the venv path at the end.
 # Usage: bash scripts/e2e-venv.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.cache/venv-e2e"
-JUPYTERHUB_PIN="jupyterhub==6.1.1"
+PINS=(jupyterhub==6.1.1 jupyter-server==2.21.1 jupyterlab==4.6.6 jupyterhub-idle-culler==2.0.0 websocket-client==1.9.2)
 PY="${PYTHON:-python3}"
 
 mkdir -p "$ROOT/.cache"
@@ -21,8 +23,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 
-if ! "$VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("jupyterhub") != "6.1.1")' 2>/dev/null; then
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$JUPYTERHUB_PIN" >&2
+if ! "$VENV/bin/python" - "${PINS[@]}" <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" >&2
 fi
 
 echo "$VENV"

@@ -26,6 +26,12 @@ pub enum HubError {
     /// The method does not apply to this resource.
     #[error("{0}")]
     NotAllowed(String),
+    /// Too much at once (spawn limits): retry after this many seconds.
+    #[error("{0}")]
+    Busy(String, u64),
+    /// A server failed to start; the text says why.
+    #[error("{0}")]
+    SpawnFailed(String),
     /// Internal failure; the text is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),

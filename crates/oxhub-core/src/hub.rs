@@ -29,7 +29,20 @@ pub struct Hub {
     /// membership, share or token was written since), so a request with a known token costs
     /// no query and no scope expansion.
     identities: Mutex<HashMap<String, CachedIdentity>>,
+    /// Signs cookies (cookie_secret).
+    pub cookies: crate::cookies::CookieSigner,
+    pub authenticator: Box<dyn crate::auth::Authenticator>,
+    pub spawner: Arc<dyn crate::spawner::Spawner>,
+    /// Spawns in flight or finished since start-up, with their progress.
+    pub(crate) spawns: crate::lifecycle::Spawns,
+    /// HTTP client for talking to servers (readiness checks).
+    pub(crate) http: HttpClient,
 }
+
+pub(crate) type HttpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Empty<bytes::Bytes>,
+>;
 
 struct CachedIdentity {
     generation: u64,
@@ -97,6 +110,21 @@ impl Hub {
         };
         let crypt =
             crate::crypto::CryptKeeper::new(&keys).map_err(|e| HubError::Invalid(e.to_string()))?;
+        let (cookies, source) = crate::cookies::CookieSigner::load(&config)?;
+        match source {
+            crate::cookies::SecretSource::Generated(file) => {
+                tracing::info!("Wrote a new cookie secret to {file}");
+            }
+            crate::cookies::SecretSource::File(file) => {
+                tracing::debug!("Cookie secret from {file}");
+            }
+            _ => {}
+        }
+        let authenticator = crate::auth::from_config(&config)?;
+        let spawner = crate::spawner::from_config(&config)?;
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build_http();
         Ok(Hub {
             store,
             config: Arc::new(config),
@@ -106,6 +134,11 @@ impl Hub {
             hub_url: std::sync::OnceLock::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             identities: Mutex::new(HashMap::new()),
+            cookies,
+            authenticator,
+            spawner,
+            spawns: Mutex::new(HashMap::new()),
+            http,
         })
     }
 
@@ -257,9 +290,27 @@ impl Hub {
             Owner::User(name) => self.groups_of(&[name]).await?,
             Owner::Service(_) => Groups::default(),
         };
+        // An OAuth token carries the access scope of its client's server or service; a token
+        // whose client is gone (its server stopped) is no longer valid.
+        let link = match row.oauth_client.as_deref() {
+            None | Some(crate::auth::LOGIN_CLIENT) => oxhub_store::ClientLink::None,
+            Some(client) => match self.store.oauth_client(client).await? {
+                Some(c) => c.link,
+                None => return Ok(None),
+            },
+        };
+        let client = match &link {
+            oxhub_store::ClientLink::None => None,
+            oxhub_store::ClientLink::Server { user, server } => {
+                Some(oxhub_model::scope::Client::Server { user, server })
+            }
+            oxhub_store::ClientLink::Service(name) => {
+                Some(oxhub_model::scope::Client::Service(name))
+            }
+        };
         let effective = self
             .vocab
-            .token_scopes(&row.scopes, owner, None, &owner_scopes, &membership)
+            .token_scopes(&row.scopes, owner, client, &owner_scopes, &membership)
             .map_err(|e| HubError::Internal(format!("token scopes: {e}")))?;
         if !effective.discarded.is_empty() {
             tracing::debug!(
@@ -611,10 +662,14 @@ impl Hub {
         self.require_user_exists(who, &["read:tokens"], user)
             .await?;
         self.store.purge_expired_tokens(now_ms()).await?;
+        // Login sessions are the hub's own business, not API tokens the user manages.
         Ok(self
             .store
             .tokens_of(&TokenOwner::User(user.to_owned()))
-            .await?)
+            .await?
+            .into_iter()
+            .filter(|t| t.oauth_client.as_deref() != Some(crate::auth::LOGIN_CLIENT))
+            .collect())
     }
 
     pub async fn user_token(
@@ -639,7 +694,13 @@ impl Hub {
     ) -> Result<(), HubError> {
         self.require_user_exists(who, &["tokens"], user).await?;
         let token = self.user_token(who, user, id).await?;
-        self.store.delete_token(token.id).await?;
+        match token.oauth_client.as_deref() {
+            // Deleting one OAuth token revokes the user's access through that client.
+            Some(client) => {
+                self.store.delete_client_tokens(user, client).await?;
+            }
+            None => self.store.delete_token(token.id).await?,
+        }
         Ok(())
     }
 

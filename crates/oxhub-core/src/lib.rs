@@ -3,15 +3,20 @@
 //! the operations the REST API exposes (`hub`). It sees the store only through `oxhub-store`'s
 //! typed API and the configuration only as a validated `HubConfig`.
 
+pub mod auth;
 pub mod clock;
+pub mod cookies;
 pub mod crypto;
 pub mod error;
 pub mod hub;
 pub mod identity;
+pub mod lifecycle;
+pub mod oauth;
 pub mod proxy;
 pub mod servers;
 pub mod services;
 pub mod shares;
+pub mod spawner;
 pub mod startup;
 pub mod tokens;
 

@@ -7,9 +7,11 @@
 //! is written per dialect. Timestamps are milliseconds since the Unix epoch.
 
 pub mod migrations;
+mod oauth;
 mod servers;
 mod shares;
 
+pub use oauth::{ClientLink, NewOAuthClient, NewOAuthCode, OAuthClientRow, OAuthCodeRow};
 pub use servers::{ServerRow, ServerState, ServerUpdate};
 pub use shares::{ShareCodeRow, ShareFilter, ShareRow, ShareTarget};
 

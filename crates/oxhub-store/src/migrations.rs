@@ -155,4 +155,13 @@ CREATE TABLE oauth_codes (
 ALTER TABLE services ADD COLUMN spec TEXT NOT NULL DEFAULT '{}'
 "#,
     },
+    Step {
+        version: 3,
+        description: "OAuth clients name the server or service they belong to",
+        sql: r#"
+ALTER TABLE oauth_clients ADD COLUMN link_user TEXT;
+ALTER TABLE oauth_clients ADD COLUMN link_server TEXT;
+ALTER TABLE oauth_clients ADD COLUMN link_service TEXT
+"#,
+    },
 ];

@@ -11,6 +11,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds for `Retry-After` (429 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -18,6 +20,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -25,6 +28,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -32,6 +36,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             message: "Not Found".into(),
+            retry_after: None,
         }
     }
 }
@@ -50,17 +55,27 @@ impl From<HubError> for ApiError {
                 tracing::error!("{detail}");
                 StatusCode::BAD_GATEWAY
             }
+            HubError::Busy(message, retry_after) => {
+                return ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    message: message.clone(),
+                    retry_after: Some(*retry_after),
+                };
+            }
+            HubError::SpawnFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HubError::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
                 return ApiError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "Internal Server Error".into(),
+                    retry_after: None,
                 };
             }
         };
         ApiError {
             status,
             message: e.to_string(),
+            retry_after: None,
         }
     }
 }
@@ -68,6 +83,10 @@ impl From<HubError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({ "status": self.status.as_u16(), "message": self.message }));
-        (self.status, body).into_response()
+        let mut resp = (self.status, body).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
+        }
+        resp
     }
 }

@@ -5,6 +5,8 @@
 mod api;
 mod error;
 mod models;
+mod pages;
+mod session;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -21,10 +23,38 @@ pub use error::ApiError;
 /// The JupyterHub version oxhub is compatible with; sent as `X-JupyterHub-Version`.
 pub const JUPYTERHUB_VERSION: &str = "6.1.1";
 
-async fn default_headers(req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().contains("/hub/api");
+/// An API request authenticated by the login cookie (no token) must pass the XSRF check
+/// when it writes or is made by a script (cookies-and-urls.md §3).
+fn api_xsrf(hub: &Hub, req: &Request) -> Result<(), ApiError> {
+    let headers = req.headers();
+    if headers.contains_key(http::header::AUTHORIZATION)
+        || !session::needs_xsrf(req.method(), headers)
+        || session::login_token(hub, headers).is_none()
+    {
+        return Ok(());
+    }
+    let query = req.uri().query().and_then(|q| session::form_value(q, "_xsrf"));
+    session::check_xsrf(hub, headers, session::presented_xsrf(headers, query.as_deref()))
+        .map_err(|why| ApiError::with_status(http::StatusCode::FORBIDDEN, why))
+}
+
+async fn default_headers(
+    axum::extract::State(hub): axum::extract::State<Arc<Hub>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    // The OAuth endpoints live under /hub/api/ but answer as pages (authorize) or in OAuth's
+    // own JSON (token).
+    let is_oauth = path.contains("/hub/api/oauth2/");
+    let is_api = path.contains("/hub/api") && !is_oauth;
     let mut resp = if is_api && req.method() == http::Method::OPTIONS {
         Response::new(axum::body::Body::empty())
+    } else if is_api {
+        match api_xsrf(&hub, &req) {
+            Ok(()) => next.run(req).await,
+            Err(e) => e.into_response(),
+        }
     } else {
         next.run(req).await
     };
@@ -80,13 +110,14 @@ pub fn router(hub: Arc<Hub>) -> Router {
     let inner = Router::new()
         .route("/hub/health", get(api::health).head(api::health))
         .nest("/hub/api", api)
-        .route("/hub/api/", get(api::root));
+        .route("/hub/api/", get(api::root))
+        .merge(pages::routes().with_state(Arc::clone(&hub)));
     let app = if base.is_empty() {
         inner
     } else {
         Router::new().nest(&base, inner)
     };
-    let app = app.layer(middleware::from_fn(default_headers));
+    let app = app.layer(middleware::from_fn_with_state(hub, default_headers));
     // Rewrites that must happen before routing wrap the whole router.
     Router::new().fallback_service(tower::util::MapRequest::new(app, api::mark_default_server))
 }

@@ -5,32 +5,9 @@ use oxhub_core::clock::isoformat;
 use oxhub_core::identity::Groups;
 use oxhub_model::scope::{Resource, ScopeSet};
 use oxhub_store::{ServerRow, UserRow};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
-/// A user name or server name as one URL path segment (JupyterHub keeps `@` and `~`).
-pub fn path_segment(name: &str) -> String {
-    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~')
-        .remove(b'@');
-    utf8_percent_encode(name, KEEP).to_string()
-}
-
-/// The URL path of a user's server: `{base_url}user/<name>/` or `.../<name>/<server>/`.
-pub fn server_url(base_url: &str, user: &str, server: &str) -> String {
-    if server.is_empty() {
-        format!("{base_url}user/{}/", path_segment(user))
-    } else {
-        format!(
-            "{base_url}user/{}/{}/",
-            path_segment(user),
-            path_segment(server)
-        )
-    }
-}
+pub use oxhub_model::urls::{path_segment, server_url};
 
 /// The server model (`hub-api.md` §2); `state` only for `admin:server_state`.
 pub fn server_model(s: &ServerRow, base_url: &str, with_state: bool) -> Value {

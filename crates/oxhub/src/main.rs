@@ -4,6 +4,7 @@
 mod cli;
 mod proxy_client;
 mod serve;
+mod supervise;
 
 use cli::{CliError, Command};
 use oxhub_config::{generate, pyconfig::ProcessEnv, ConfigError, LoadOptions, Loaded};

@@ -20,7 +20,8 @@ async fn open(config: HubConfig) -> Result<Hub, String> {
     Ok(hub)
 }
 
-/// Serve the hub's HTTP API on `hub_ip:hub_port` until SIGINT/SIGTERM.
+/// Serve the hub on `hub_ip:hub_port` until SIGINT/SIGTERM or `POST /shutdown`: start (or
+/// reuse) the proxy, pick up servers recorded as running, keep routes and servers checked.
 pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
     runtime()?.block_on(async move {
         let ip = if config.hub.hub_ip.is_empty() {
@@ -36,11 +37,14 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
         } else {
             hub.config.proxy.api_url.clone()
         };
-        let token = if hub.config.proxy.auth_token.is_empty() {
+        let mut token = if hub.config.proxy.auth_token.is_empty() {
             std::env::var("CONFIGPROXY_AUTH_TOKEN").unwrap_or_default()
         } else {
             hub.config.proxy.auth_token.clone()
         };
+        if token.is_empty() && hub.config.proxy.should_start {
+            token = oxhub_core::tokens::generate().map_err(|e| format!("randomness: {e}"))?;
+        }
         hub.proxy = Some(Box::new(crate::proxy_client::ChpClient::new(
             &api_url, &token,
         )));
@@ -53,14 +57,33 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
         } else {
             hub.config.hub.hub_connect_url.clone()
         };
-        let _ = hub.hub_url.set(hub_url);
+        let _ = hub.hub_url.set(hub_url.clone());
         let hub = Arc::new(hub);
+        let proxy = if hub.config.proxy.should_start {
+            Some(crate::supervise::ProxyChild::start(&hub, &api_url, &token, &hub_url).await?)
+        } else {
+            None
+        };
+        match hub.resume_servers().await {
+            Ok((0, 0)) => {}
+            Ok((kept, cleared)) => tracing::info!(
+                "Servers from before the restart: {kept} still running, {cleared} cleaned up"
+            ),
+            Err(e) => tracing::error!("checking servers after start-up: {e}"),
+        }
+        if let Err(e) = hub.check_routes(None).await {
+            tracing::error!("setting up the proxy's routes: {e}");
+        }
+        tokio::spawn(Arc::clone(&hub).watch_servers());
+        if let Some(proxy) = &proxy {
+            tokio::spawn(Arc::clone(proxy).watch(Arc::clone(&hub)));
+        }
         let mut asked = hub.shutdown.subscribe();
         tracing::info!(
             "oxhub hub listening on http://{addr}{}",
             hub.config.hub.base_url
         );
-        let app = oxhub_web::router(hub);
+        let app = oxhub_web::router(Arc::clone(&hub));
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {
@@ -70,6 +93,15 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        let _ = hub.shutdown.send(true);
+        if hub.config.hub.cleanup_servers {
+            hub.stop_all_servers().await;
+        }
+        if let Some(proxy) = proxy {
+            if hub.config.hub.cleanup_proxy {
+                proxy.stop().await;
+            }
+        }
         tracing::info!("oxhub hub stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -99,15 +99,20 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/users/{name}/activity", post(activity))
         .route(
             "/users/{name}/server",
-            get(get_default_server).delete(delete_default_server),
+            get(get_default_server)
+                .post(start_default_server)
+                .delete(delete_default_server),
         )
+        .route("/users/{name}/server/progress", get(default_progress))
         .route(
             "/users/{name}/servers/{server}",
             get(get_server)
                 .put(put_server)
+                .post(start_server)
                 .patch(patch_server)
                 .delete(delete_server),
         )
+        .route("/users/{name}/servers/{server}/progress", get(progress))
         .route("/users/{name}/tokens", get(list_tokens).post(create_token))
         .route(
             "/users/{name}/tokens/{id}",
@@ -146,6 +151,11 @@ pub fn routes() -> Router<Arc<Hub>> {
                 .patch(revoke_share)
                 .delete(delete_shares),
         )
+        .route(
+            "/oauth2/authorize",
+            get(crate::pages::authorize).post(crate::pages::authorize_post),
+        )
+        .route("/oauth2/token", post(crate::pages::token))
         .route("/share-codes/{owner}", get(owner_codes))
         .route(
             "/share-codes/{owner}/{server}",
@@ -170,9 +180,9 @@ pub async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-/// `Authorization: token <t>` or `bearer <t>` (case-insensitive), else 403.
-async fn identity(hub: &Hub, headers: &HeaderMap) -> Result<Identity, ApiError> {
-    let token = headers
+/// The token of `Authorization: token <t>` or `bearer <t>` (case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -182,11 +192,24 @@ async fn identity(hub: &Hub, headers: &HeaderMap) -> Result<Identity, ApiError> 
             (parts.next().is_none()
                 && (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")))
             .then_some(token)
-        });
-    let Some(token) = token else {
-        return Err(HubError::Unauthenticated.into());
-    };
-    match hub.authenticate(token).await? {
+        })
+}
+
+/// Who the request's API token names, if it has a valid one.
+pub(crate) async fn token_identity(hub: &Hub, headers: &HeaderMap) -> Option<Identity> {
+    hub.authenticate(bearer(headers)?).await.ok().flatten()
+}
+
+/// The caller: by API token, else by login cookie (whose XSRF check ran in the middleware),
+/// else 403.
+async fn identity(hub: &Hub, headers: &HeaderMap) -> Result<Identity, ApiError> {
+    if let Some(token) = bearer(headers) {
+        return match hub.authenticate(token).await? {
+            Some(id) => Ok(id),
+            None => Err(HubError::Unauthenticated.into()),
+        };
+    }
+    match crate::session::cookie_identity(hub, headers).await {
         Some(id) => Ok(id),
         None => Err(HubError::Unauthenticated.into()),
     }

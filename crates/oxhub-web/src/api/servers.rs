@@ -2,7 +2,8 @@
 //! remove) and `/users/{name}/activity`.
 
 use super::*;
-use crate::models::server_model;
+use crate::models::{server_model, server_url};
+use oxhub_core::lifecycle::{Started, Stopped};
 
 fn model(hub: &Hub, who: &Identity, row: &oxhub_store::ServerRow) -> Value {
     let with_state = who.scopes.permits(
@@ -127,9 +128,113 @@ pub(super) async fn delete_server(
         },
         Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
     };
+    if remove && server.is_empty() {
+        return Err(ApiError::bad_request("Cannot delete the default server"));
+    }
+    if !server.is_empty() && !hub.config.hub.allow_named_servers {
+        return Err(ApiError::bad_request("Named servers are not enabled."));
+    }
+    match hub.stop_server(&who, &name, &server).await? {
+        Stopped::Done => {}
+        Stopped::Pending => return Ok(StatusCode::ACCEPTED),
+    }
     hub.remove_stopped_server(&who, &name, &server, remove)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /users/{name}/server[s/{server}]`: start; 201 when ready within the slow-spawn
+/// window, 202 while still starting. The body is a ServerRequest.
+pub(super) async fn start_server(
+    State(hub): S,
+    headers: HeaderMap,
+    Path((name, server)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let server = default_server(server);
+    let who = identity(&hub, &headers).await?;
+    let (display, options) = server_request(json_body(&body)?)?;
+    if !server.is_empty() && display.is_some() && hub.store.server(&name, &server).await.map_err(HubError::from)?.is_none() {
+        hub.create_named_server(&who, &name, &server, display, options.clone())
+            .await?;
+    }
+    let status = match hub.start_server(&who, &name, &server, options).await? {
+        Started::Ready => StatusCode::CREATED,
+        Started::Pending => StatusCode::ACCEPTED,
+    };
+    Ok((status, [(http::header::CONTENT_TYPE, "text/plain")], "").into_response())
+}
+
+pub(super) async fn start_default_server(
+    state: S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    start_server(state, headers, Path((name, String::new())), body).await
+}
+
+/// `GET .../progress`: the spawn's events as `text/event-stream`, ending with the ready or
+/// failed event; keep-alives every 8 s.
+pub(super) async fn progress(
+    State(hub): S,
+    headers: HeaderMap,
+    Path((name, server)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let server = default_server(server);
+    let who = identity(&hub, &headers).await?;
+    let row = hub.server_record(&who, &name, &server).await?;
+    let tracker = hub.spawn_progress(&name, &server);
+    let url = server_url(&hub.config.hub.base_url, &name, &server);
+    let ready_event = json!({
+        "progress": 100, "ready": true,
+        "message": format!("Server ready at {url}"),
+        "html_message": format!("Server ready at <a href=\"{url}\">{url}</a>"),
+        "url": url,
+    });
+    let stream: futures_util::stream::BoxStream<'static, Result<String, std::convert::Infallible>> =
+        match tracker {
+            Some(p) if !(row.ready && p.outcome().is_none()) => {
+                Box::pin(futures_util::stream::unfold((p, 0usize, None::<tokio::sync::watch::Receiver<usize>>, false), |(p, next, rx, done)| async move {
+                    if done {
+                        return None;
+                    }
+                    let mut rx = rx.unwrap_or_else(|| p.subscribe());
+                    loop {
+                        let events = p.events_from(next);
+                        if !events.is_empty() {
+                            let finished = p.finished() && p.events_from(next + events.len()).is_empty() && p.outcome().is_some();
+                            let text: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+                            let n = next + events.len();
+                            return Some((Ok(text), (p, n, Some(rx), finished)));
+                        }
+                        match tokio::time::timeout(std::time::Duration::from_secs(8), rx.changed()).await {
+                            Ok(Ok(())) => continue,
+                            Ok(Err(_)) => return None,
+                            Err(_) => return Some((Ok("\n\n".to_owned()), (p, next, Some(rx), false))),
+                        }
+                    }
+                }))
+            }
+            _ if row.ready => Box::pin(futures_util::stream::iter([Ok(format!("data: {ready_event}\n\n"))])),
+            _ => return Err(ApiError::bad_request(format!("{name}'s server is not starting"))),
+        };
+    Ok((
+        [
+            (http::header::CONTENT_TYPE, "text/event-stream"),
+            (http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+pub(super) async fn default_progress(
+    state: S,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    progress(state, headers, Path((name, String::new()))).await
 }
 
 pub(super) async fn get_default_server(

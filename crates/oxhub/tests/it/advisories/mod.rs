@@ -16,6 +16,7 @@ pub fn hub_with_roles(roles: &str) -> (tempfile::TempDir, Hub) {
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = 0
 c.JupyterHub.db_url = 'sqlite:///hub.sqlite'
+c.ConfigurableHTTPProxy.should_start = False
 c.Authenticator.admin_users = {{'admin'}}
 c.Authenticator.allowed_users = {{'alice', 'bob', 'carol'}}
 c.JupyterHub.services = [

@@ -1,0 +1,768 @@
+//! The server lifecycle, owned here and nowhere else: start (token, OAuth client, process,
+//! wait until it answers, proxy route, record), progress events, stop (route, process, token
+//! and client), polling for servers that died, and picking running servers up again after a
+//! hub restart.
+//!
+//! One spawn per server at a time is guaranteed by the `spawns` table of trackers: a start
+//! registers its tracker under the lock before anything else happens.
+
+use crate::clock::now_ms;
+use crate::error::{clip, HubError};
+use crate::hub::Hub;
+use crate::identity::Identity;
+use crate::proxy::Route;
+use crate::spawner::{free_port, Launch, Status};
+use crate::tokens;
+use oxhub_model::scope::Resource;
+use oxhub_model::urls::{path_segment, server_client_id, server_url};
+use oxhub_store::{ClientLink, NewOAuthClient, ServerRow, ServerUpdate};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a start or stop request waits before answering "still pending" (202).
+const SLOW_SPAWN: Duration = Duration::from_secs(10);
+const SLOW_STOP: Duration = Duration::from_secs(10);
+
+/// The progress of one spawn: events in order, and a signal when one is added.
+pub struct Progress {
+    events: Mutex<Vec<Value>>,
+    added: tokio::sync::watch::Sender<usize>,
+    finished: AtomicBool,
+}
+
+impl Progress {
+    fn new() -> Arc<Progress> {
+        Arc::new(Progress {
+            events: Mutex::new(Vec::new()),
+            added: tokio::sync::watch::channel(0).0,
+            finished: AtomicBool::new(false),
+        })
+    }
+
+    fn push(&self, event: Value) {
+        let n = match self.events.lock() {
+            Ok(mut events) => {
+                events.push(event);
+                events.len()
+            }
+            Err(_) => return,
+        };
+        self.added.send_replace(n);
+    }
+
+    fn finish(&self, event: Value) {
+        self.finished.store(true, Ordering::Release);
+        self.push(event);
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Events from index `from` on.
+    pub fn events_from(&self, from: usize) -> Vec<Value> {
+        self.events
+            .lock()
+            .map(|e| e.get(from..).map(<[Value]>::to_vec).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// The final event if the spawn ended.
+    pub fn outcome(&self) -> Option<Value> {
+        if !self.finished() {
+            return None;
+        }
+        self.events.lock().ok().and_then(|e| e.last().cloned())
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.added.subscribe()
+    }
+}
+
+/// The answer to a start request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// Ready within the slow-spawn window (201).
+    Ready,
+    /// Still starting (202).
+    Pending,
+}
+
+/// The answer to a stop request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    Done,
+    Pending,
+}
+
+/// Spawns in flight or finished, by (user, server).
+pub type Spawns = Mutex<HashMap<(String, String), Arc<Progress>>>;
+
+fn failed(message: &str) -> Value {
+    json!({ "progress": 100, "failed": true, "message": format!("Spawn failed: {message}") })
+}
+
+impl Hub {
+    fn routespec(&self, user: &str, server: &str) -> String {
+        server_url(&self.config.hub.base_url, user, server)
+    }
+
+    /// The progress tracker of a server's latest spawn, if there was one since the hub started.
+    pub fn spawn_progress(&self, user: &str, server: &str) -> Option<Arc<Progress>> {
+        self.spawns
+            .lock()
+            .ok()?
+            .get(&(user.to_owned(), server.to_owned()))
+            .cloned()
+    }
+
+    fn spawns_in_flight(&self) -> usize {
+        self.spawns
+            .lock()
+            .map(|m| m.values().filter(|p| !p.finished()).count())
+            .unwrap_or(0)
+    }
+
+    /// Start a server (POST `/users/{u}/server[s/{s}]`, `/hub/spawn`): checks, then spawns in
+    /// the background and waits up to the slow-spawn window for it.
+    pub async fn start_server(
+        self: &Arc<Self>,
+        who: &Identity,
+        user: &str,
+        server: &str,
+        user_options: Option<Value>,
+    ) -> Result<Started, HubError> {
+        self.require(who, &["start:servers"], Resource::Server { user, server })
+            .await?;
+        if self.store.user(user).await?.is_none() {
+            return Err(HubError::NotFound(format!("No such user: {}", clip(user))));
+        }
+        let row = if server.is_empty() {
+            self.store.ensure_server(user, "").await?
+        } else {
+            match self.store.server(user, server).await? {
+                Some(row) => row,
+                None => {
+                    self.create_named_server(who, user, server, None, user_options.clone())
+                        .await?
+                }
+            }
+        };
+        if row.pending.as_deref() == Some("stop") {
+            return Err(HubError::Invalid(format!(
+                "{user}'s server {} is pending stop",
+                clip(server)
+            )));
+        }
+        if row.started.is_some() && row.pending.is_none() {
+            return Err(HubError::Invalid(format!(
+                "{user}'s server {} is already running",
+                clip(server)
+            )));
+        }
+        let key = (user.to_owned(), server.to_owned());
+        let progress = {
+            let mut spawns = self
+                .spawns
+                .lock()
+                .map_err(|_| HubError::Internal("spawn table poisoned".into()))?;
+            if let Some(p) = spawns.get(&key) {
+                if !p.finished() {
+                    return Ok(Started::Pending);
+                }
+            }
+            let limit = self.config.hub.concurrent_spawn_limit;
+            let in_flight = spawns.values().filter(|p| !p.finished()).count();
+            if limit > 0 && i64::try_from(in_flight).unwrap_or(i64::MAX) >= limit {
+                return Err(HubError::Busy(
+                    format!("Too many users trying to log in right now. Try again in a minute. ({in_flight} spawns pending)"),
+                    30,
+                ));
+            }
+            let progress = Progress::new();
+            spawns.insert(key.clone(), Arc::clone(&progress));
+            progress
+        };
+        let active_limit = self.config.hub.active_server_limit;
+        if active_limit > 0 {
+            let active = self.store.active_servers().await?.len();
+            if i64::try_from(active).unwrap_or(i64::MAX) >= active_limit {
+                progress.finish(failed("Active user limit exceeded"));
+                return Err(HubError::Busy(
+                    "Active user limit exceeded. Try again in a few minutes.".into(),
+                    30,
+                ));
+            }
+        }
+        progress.push(json!({"progress": 0, "message": "Server requested"}));
+        let options = match user_options {
+            Some(o) => o,
+            None => row.user_options.clone(),
+        };
+        let marked = self
+            .store
+            .update_server(
+                user,
+                server,
+                &ServerUpdate {
+                    pending: Some(Some("spawn".into())),
+                    ready: Some(false),
+                    user_options: Some(options.clone()),
+                    ..ServerUpdate::default()
+                },
+            )
+            .await;
+        if let Err(e) = marked {
+            progress.finish(failed("the server could not be recorded"));
+            return Err(e.into());
+        }
+        let hub = Arc::clone(self);
+        let (u, s) = key;
+        let task_progress = Arc::clone(&progress);
+        let task = tokio::spawn(async move { hub.run_spawn(&u, &s, &options, &task_progress).await });
+        match tokio::time::timeout(SLOW_SPAWN, task).await {
+            Ok(Ok(Ok(()))) => Ok(Started::Ready),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(join)) => Err(HubError::Internal(format!("spawn task: {join}"))),
+            Err(_) => Ok(Started::Pending),
+        }
+    }
+
+    /// The whole spawn; on failure everything it created is undone and the failure recorded.
+    async fn run_spawn(
+        &self,
+        user: &str,
+        server: &str,
+        options: &Value,
+        progress: &Progress,
+    ) -> Result<(), HubError> {
+        let mut state = Value::Null;
+        match self.try_spawn(user, server, options, progress, &mut state).await {
+            Ok(()) => {
+                let prefix = self.routespec(user, server);
+                tracing::info!("Server {user}/{server} ready at {prefix}");
+                progress.finish(json!({
+                    "progress": 100,
+                    "ready": true,
+                    "message": format!("Server ready at {prefix}"),
+                    "html_message": format!("Server ready at <a href=\"{prefix}\">{prefix}</a>"),
+                    "url": prefix,
+                }));
+                Ok(())
+            }
+            Err(e) => {
+                let message = match &e {
+                    HubError::Internal(_) => "internal error (see the hub's log)".to_owned(),
+                    other => other.to_string(),
+                };
+                tracing::error!("Spawn of {user}/{server} failed: {e}");
+                if !state.is_null() {
+                    self.spawner.stop(&state).await;
+                }
+                self.clear_server(user, server).await;
+                progress.finish(failed(&message));
+                Err(match e {
+                    HubError::Internal(_) => e,
+                    other => HubError::SpawnFailed(other.to_string()),
+                })
+            }
+        }
+    }
+
+    async fn try_spawn(
+        &self,
+        user: &str,
+        server: &str,
+        options: &Value,
+        progress: &Progress,
+        state: &mut Value,
+    ) -> Result<(), HubError> {
+        let sp = &self.config.spawner;
+        let prefix = self.routespec(user, server);
+        let client_id = server_client_id(user, server);
+        let expand = |s: &str| {
+            s.replace("{username}", user)
+                .replace("{servername}", server)
+                .replace("{user_server}", &format!("{user}{server}"))
+        };
+        if !sp.pre_spawn_hook.is_empty() {
+            let hook: Vec<String> = sp.pre_spawn_hook.iter().map(|a| expand(a)).collect();
+            run_hook(&hook, user, server).await?;
+        }
+        // The server's API token, which is also its OAuth client secret. Issued to the client,
+        // it goes with the client when the server stops.
+        let token =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let access = format!("access:servers!server={user}/{server}");
+        self.store
+            .upsert_oauth_client(&NewOAuthClient {
+                identifier: &client_id,
+                description: &format!("Server at {prefix}"),
+                secret_hash: Some(&tokens::hash(&token)),
+                redirect_uri: &format!("{prefix}oauth_callback"),
+                allowed_scopes: &[access.clone()],
+                link: ClientLink::Server {
+                    user: user.to_owned(),
+                    server: server.to_owned(),
+                },
+            })
+            .await?;
+        let now = now_ms();
+        self.store
+            .insert_token(
+                &oxhub_store::NewToken {
+                    prefix: tokens::prefix(&token).to_owned(),
+                    hash: tokens::hash(&token),
+                    owner: oxhub_store::Owner::User(user.to_owned()),
+                    scopes: vec!["users:activity!user".into(), access],
+                    note: format!("Server at {prefix}"),
+                    expires_at: None,
+                    session_id: None,
+                    oauth_client: Some(client_id.clone()),
+                },
+                now,
+            )
+            .await?;
+        let port = if sp.port == 0 {
+            free_port(&sp.ip)?
+        } else {
+            sp.port
+        };
+        let ip = if sp.ip.is_empty() { "127.0.0.1".to_owned() } else { sp.ip.clone() };
+        let env = self.server_env(user, server, &token, &ip, port, options);
+        let mut cmd: Vec<String> = sp.cmd.iter().map(|a| expand(a)).collect();
+        cmd.extend(sp.args.iter().map(|a| expand(a)));
+        let home = self.spawner.home_of(user).unwrap_or_default();
+        let cwd = if sp.notebook_dir.is_empty() {
+            String::new()
+        } else {
+            expand(&sp.notebook_dir).replacen('~', &home, 1)
+        };
+        let launch = Launch {
+            user: user.to_owned(),
+            server: server.to_owned(),
+            cmd,
+            env,
+            ip,
+            port,
+            cwd,
+        };
+        progress.push(json!({"progress": 10, "message": "Starting the server process"}));
+        let start_timeout = Duration::from_secs(u64::try_from(sp.start_timeout.max(1)).unwrap_or(60));
+        let started = match tokio::time::timeout(start_timeout, self.spawner.start(&launch)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(HubError::Invalid(format!(
+                    "the spawner did not start the server within start_timeout ({} s)",
+                    sp.start_timeout
+                )))
+            }
+        };
+        *state = started.state.clone();
+        // Recorded at once, so a hub killed from here on can find and stop the process.
+        self.store
+            .update_server(
+                user,
+                server,
+                &ServerUpdate {
+                    state: Some(started.state.clone()),
+                    url: Some(Some(started.url.clone())),
+                    ..ServerUpdate::default()
+                },
+            )
+            .await?;
+        progress.push(json!({
+            "progress": 50,
+            "message": format!("Server process started; waiting for it to answer at {}", started.url),
+        }));
+        self.wait_up(&started.url, &prefix, &started.state).await?;
+        if let Some(proxy) = &self.proxy {
+            proxy
+                .add_route(&Route {
+                    routespec: prefix.clone(),
+                    target: started.url.clone(),
+                    data: json!({"jupyterhub": true, "user": user, "server_name": server}),
+                })
+                .await?;
+        }
+        self.store
+            .update_server(
+                user,
+                server,
+                &ServerUpdate {
+                    started: Some(Some(now_ms())),
+                    pending: Some(None),
+                    ready: Some(true),
+                    ..ServerUpdate::default()
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The environment of a server (singleuser-protocol.md §1): `env_keep` from the hub's
+    /// environment, the hub's variables, resource limits, then `Spawner.environment`.
+    fn server_env(
+        &self,
+        user: &str,
+        server: &str,
+        token: &str,
+        ip: &str,
+        port: u16,
+        _options: &Value,
+    ) -> Vec<(String, String)> {
+        let sp = &self.config.spawner;
+        let h = &self.config.hub;
+        let mut env: Vec<(String, String)> = Vec::new();
+        for key in &sp.env_keep {
+            if let Ok(v) = std::env::var(key) {
+                env.push((key.clone(), v));
+            }
+        }
+        let prefix = self.routespec(user, server);
+        let api_url = format!("{}{}hub/api", self.hub_connect_url(), h.base_url);
+        let host = if ip.contains(':') { format!("[{ip}]") } else { ip.to_owned() };
+        let access = json!([
+            format!("access:servers!server={user}/{server}"),
+            format!("access:servers!user={user}"),
+        ])
+        .to_string();
+        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
+        set("JUPYTERHUB_API_TOKEN", token.to_owned());
+        set("JPY_API_TOKEN", token.to_owned());
+        set("JUPYTERHUB_CLIENT_ID", server_client_id(user, server));
+        set("JUPYTERHUB_API_URL", api_url.clone());
+        set(
+            "JUPYTERHUB_ACTIVITY_URL",
+            format!("{api_url}/users/{}/activity", path_segment(user)),
+        );
+        set("JUPYTERHUB_BASE_URL", h.base_url.clone());
+        set("JUPYTERHUB_SERVICE_PREFIX", prefix.clone());
+        set("JUPYTERHUB_SERVICE_URL", format!("http://{host}:{port}{prefix}"));
+        set("JUPYTERHUB_OAUTH_CALLBACK_URL", format!("{prefix}oauth_callback"));
+        set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
+        set("JUPYTERHUB_OAUTH_SCOPES", access);
+        set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
+        set("JUPYTERHUB_USER", user.to_owned());
+        set("JUPYTERHUB_SERVER_NAME", server.to_owned());
+        set("JUPYTERHUB_HOST", String::new());
+        set(
+            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
+            if h.cookie_host_prefix_enabled { "1" } else { "0" }.into(),
+        );
+        if !sp.notebook_dir.is_empty() {
+            set("JUPYTERHUB_ROOT_DIR", sp.notebook_dir.replace("{username}", user));
+        }
+        if !sp.default_url.is_empty() {
+            set("JUPYTERHUB_DEFAULT_URL", sp.default_url.replace("{username}", user));
+        }
+        if sp.debug {
+            set("JUPYTERHUB_DEBUG", "1".into());
+        }
+        if sp.disable_user_config {
+            set("JUPYTERHUB_DISABLE_USER_CONFIG", "1".into());
+        }
+        if let Some(v) = sp.mem_limit {
+            set("MEM_LIMIT", v.to_string());
+        }
+        if let Some(v) = sp.mem_guarantee {
+            set("MEM_GUARANTEE", v.to_string());
+        }
+        if let Some(v) = sp.cpu_limit {
+            set("CPU_LIMIT", format!("{v:?}"));
+        }
+        if let Some(v) = sp.cpu_guarantee {
+            set("CPU_GUARANTEE", format!("{v:?}"));
+        }
+        if let Value::Object(map) = sp.environment.to_json() {
+            for (k, v) in map {
+                let v = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                env.retain(|(key, _)| *key != k);
+                env.push((k, v.replace("{username}", user)));
+            }
+        }
+        env
+    }
+
+    /// Where servers and services reach the hub's API (`hub_connect_url`, else the hub's own
+    /// URL with a wildcard address replaced by loopback).
+    pub fn hub_connect_url(&self) -> String {
+        let h = &self.config.hub;
+        if !h.hub_connect_url.is_empty() {
+            return h.hub_connect_url.trim_end_matches('/').to_owned();
+        }
+        let url = self.hub_url.get().cloned().unwrap_or_default();
+        url.replace("://0.0.0.0:", "://127.0.0.1:")
+            .replace("://[::]:", "://[::1]:")
+    }
+
+    /// Poll `GET <url><prefix>api` until it answers below 500, the process exits, or
+    /// `http_timeout` passes.
+    async fn wait_up(&self, url: &str, prefix: &str, state: &Value) -> Result<(), HubError> {
+        let target = format!("{url}{prefix}api");
+        let timeout = Duration::from_secs(u64::try_from(self.config.spawner.http_timeout.max(1)).unwrap_or(30));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut delay = Duration::from_millis(20);
+        loop {
+            if let Status::Exited(code) = self.spawner.poll(state).await {
+                return Err(HubError::Invalid(match code {
+                    Some(c) => format!("the server process exited with status {c} before it answered"),
+                    None => "the server process exited before it answered".into(),
+                }));
+            }
+            if let Ok(status) = self.http_status(&target).await {
+                if status < 500 {
+                    return Ok(());
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(HubError::Invalid(format!(
+                    "the server did not answer at {target} within http_timeout ({} s)",
+                    self.config.spawner.http_timeout
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn http_status(&self, url: &str) -> Result<u16, String> {
+        let req = http::Request::get(url)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(Duration::from_secs(5), self.http.request(req))
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// Forget a server's process: route, token and OAuth client gone, columns cleared.
+    async fn clear_server(&self, user: &str, server: &str) {
+        if let Some(proxy) = &self.proxy {
+            if let Err(e) = proxy.delete_route(&self.routespec(user, server)).await {
+                tracing::warn!("removing the route of {user}/{server}: {e}");
+            }
+        }
+        if let Err(e) = self
+            .store
+            .delete_oauth_client(&server_client_id(user, server))
+            .await
+        {
+            tracing::error!("deleting the OAuth client of {user}/{server}: {e}");
+        }
+        let cleared = ServerUpdate {
+            started: Some(None),
+            pending: Some(None),
+            ready: Some(false),
+            url: Some(None),
+            state: Some(json!({})),
+            ..ServerUpdate::default()
+        };
+        match self.store.update_server(user, server, &cleared).await {
+            Ok(_) | Err(oxhub_store::StoreError::NotFound) => {}
+            Err(e) => tracing::error!("clearing server {user}/{server}: {e}"),
+        }
+    }
+
+    /// Stop a server (DELETE `/users/{u}/server[s/{s}]`); waits up to the slow-stop window.
+    pub async fn stop_server(
+        self: &Arc<Self>,
+        who: &Identity,
+        user: &str,
+        server: &str,
+    ) -> Result<Stopped, HubError> {
+        self.require(who, &["delete:servers"], Resource::Server { user, server })
+            .await?;
+        if self.store.user(user).await?.is_none() {
+            return Err(HubError::NotFound(format!("No such user: {}", clip(user))));
+        }
+        let Some(row) = self.store.server(user, server).await? else {
+            if server.is_empty() {
+                return Ok(Stopped::Done);
+            }
+            return Err(HubError::NotFound(format!(
+                "{user} has no server named {}",
+                clip(server)
+            )));
+        };
+        if row.pending.as_deref() == Some("stop") {
+            return Ok(Stopped::Pending);
+        }
+        if row.pending.as_deref() == Some("spawn") {
+            return Err(HubError::Invalid(format!(
+                "{user}'s server {} is pending spawn; stop it once it is ready",
+                clip(server)
+            )));
+        }
+        if row.started.is_none() {
+            return Ok(Stopped::Done);
+        }
+        self.store
+            .update_server(
+                user,
+                server,
+                &ServerUpdate {
+                    pending: Some(Some("stop".into())),
+                    ..ServerUpdate::default()
+                },
+            )
+            .await?;
+        let hub = Arc::clone(self);
+        let (u, s) = (user.to_owned(), server.to_owned());
+        let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &row.state).await });
+        match tokio::time::timeout(SLOW_STOP, task).await {
+            Ok(_) => Ok(Stopped::Done),
+            Err(_) => Ok(Stopped::Pending),
+        }
+    }
+
+    async fn finish_stop(&self, user: &str, server: &str, state: &Value) {
+        tracing::info!("Stopping {user}/{server}");
+        if let Some(proxy) = &self.proxy {
+            if let Err(e) = proxy.delete_route(&self.routespec(user, server)).await {
+                tracing::warn!("removing the route of {user}/{server}: {e}");
+            }
+        }
+        self.spawner.stop(state).await;
+        self.clear_server(user, server).await;
+        run_post_stop_hook(self, user, server).await;
+        tracing::info!("Stopped {user}/{server}");
+    }
+
+    /// After a (re)start: servers recorded as running are polled; live ones keep running and
+    /// are routed by the next route check, dead ones are cleaned up. A spawn the previous hub
+    /// never finished is undone (its process stopped), so nothing is orphaned or started twice.
+    pub async fn resume_servers(&self) -> Result<(usize, usize), HubError> {
+        let (mut kept, mut cleared) = (0, 0);
+        for row in self.store.active_servers().await? {
+            let alive = self.spawner.poll(&row.state).await == Status::Running;
+            let finished = row.pending.is_none() && row.ready && row.started.is_some();
+            if alive && finished {
+                kept += 1;
+                continue;
+            }
+            tracing::warn!(
+                "Server {}/{} was {} when the hub stopped; cleaning it up",
+                row.user,
+                row.name,
+                if !finished { "starting or stopping" } else { "running but its process is gone" }
+            );
+            if alive || row.state.get("pid").is_some() {
+                self.spawner.stop(&row.state).await;
+            }
+            self.clear_server(&row.user, &row.name).await;
+            cleared += 1;
+        }
+        Ok((kept, cleared))
+    }
+
+    /// One round of polling: running servers whose process is gone are cleaned up.
+    pub async fn poll_servers(&self) -> Result<usize, HubError> {
+        let mut dead = 0;
+        for row in self.store.active_servers().await? {
+            if row.pending.is_some() {
+                continue;
+            }
+            if let Status::Exited(code) = self.spawner.poll(&row.state).await {
+                tracing::warn!(
+                    "Server {}/{} exited{}; removing it",
+                    row.user,
+                    row.name,
+                    code.map(|c| format!(" with status {c}")).unwrap_or_default()
+                );
+                self.clear_server(&row.user, &row.name).await;
+                dead += 1;
+            }
+        }
+        Ok(dead)
+    }
+
+    /// Poll every `poll_interval` until shutdown.
+    pub async fn watch_servers(self: Arc<Self>) {
+        let every = Duration::from_secs(u64::try_from(self.config.spawner.poll_interval.max(1)).unwrap_or(30));
+        let mut stop = self.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = self.poll_servers().await {
+                tracing::error!("polling servers: {e}");
+            }
+        }
+    }
+
+    /// `cleanup_servers` at shutdown: stop every running server, all at once.
+    pub async fn stop_all_servers(self: &Arc<Self>) {
+        let rows: Vec<ServerRow> = match self.store.active_servers().await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("listing servers to stop: {e}");
+                return;
+            }
+        };
+        let mut tasks = Vec::new();
+        for row in rows {
+            let hub = Arc::clone(self);
+            tasks.push(tokio::spawn(async move {
+                hub.finish_stop(&row.user, &row.name, &row.state).await;
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Spawns still in flight (for the concurrent-spawn limit and metrics).
+    pub fn pending_spawns(&self) -> usize {
+        self.spawns_in_flight()
+    }
+}
+
+/// Run a hook command with `JUPYTERHUB_USER`/`JUPYTERHUB_SERVER_NAME` set; a failing pre-spawn
+/// hook fails the spawn.
+async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubError> {
+    let Some((program, args)) = cmd.split_first() else {
+        return Ok(());
+    };
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .env("JUPYTERHUB_USER", user)
+        .env("JUPYTERHUB_SERVER_NAME", server)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| HubError::Invalid(format!("pre_spawn_hook {}: {e}", clip(program))))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(HubError::Invalid(format!(
+            "pre_spawn_hook {} failed ({}): {}",
+            clip(program),
+            out.status,
+            clip(stderr.trim())
+        )));
+    }
+    Ok(())
+}
+
+async fn run_post_stop_hook(hub: &Hub, user: &str, server: &str) {
+    let hook = &hub.config.spawner.post_stop_hook;
+    if hook.is_empty() {
+        return;
+    }
+    let cmd: Vec<String> = hook
+        .iter()
+        .map(|a| a.replace("{username}", user).replace("{servername}", server))
+        .collect();
+    if let Err(e) = run_hook(&cmd, user, server).await {
+        tracing::warn!("post_stop_hook: {e}");
+    }
+}
