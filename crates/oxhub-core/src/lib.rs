@@ -11,6 +11,7 @@ pub mod error;
 pub mod hub;
 pub mod identity;
 pub mod lifecycle;
+pub mod managed;
 pub mod oauth;
 pub mod proxy;
 pub mod servers;

@@ -289,10 +289,6 @@ impl Hub {
                 .replace("{servername}", server)
                 .replace("{user_server}", &format!("{user}{server}"))
         };
-        if !sp.pre_spawn_hook.is_empty() {
-            let hook: Vec<String> = sp.pre_spawn_hook.iter().map(|a| expand(a)).collect();
-            run_hook(&hook, user, server).await?;
-        }
         // The server's API token, which is also its OAuth client secret. Issued to the client,
         // it goes with the client when the server stops.
         let token =
@@ -353,7 +349,16 @@ impl Hub {
         };
         progress.push(json!({"progress": 10, "message": "Starting the server process"}));
         let start_timeout = Duration::from_secs(u64::try_from(sp.start_timeout.max(1)).unwrap_or(60));
-        let started = match tokio::time::timeout(start_timeout, self.spawner.start(&launch)).await {
+        // start_timeout covers what runs before the server process exists: the pre-spawn hook
+        // and the spawner's start.
+        let hook: Vec<String> = sp.pre_spawn_hook.iter().map(|a| expand(a)).collect();
+        let starting = async {
+            if !hook.is_empty() {
+                run_hook(&hook, user, server).await?;
+            }
+            self.spawner.start(&launch).await
+        };
+        let started = match tokio::time::timeout(start_timeout, starting).await {
             Ok(r) => r?,
             Err(_) => {
                 return Err(HubError::Invalid(format!(

@@ -75,6 +75,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             tracing::error!("setting up the proxy's routes: {e}");
         }
         tokio::spawn(Arc::clone(&hub).watch_servers());
+        let services = hub.start_managed_services();
         if let Some(proxy) = &proxy {
             tokio::spawn(Arc::clone(proxy).watch(Arc::clone(&hub)));
         }
@@ -94,6 +95,9 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())?;
         let _ = hub.shutdown.send(true);
+        for s in services {
+            let _ = s.await;
+        }
         if hub.config.hub.cleanup_servers {
             hub.stop_all_servers().await;
         }

@@ -1,0 +1,208 @@
+//! Managed services (`JupyterHub.services` entries with a `command`): started by the hub with
+//! the documented environment (singleuser-protocol.md §3), restarted when they exit, stopped
+//! with the hub. Each runs in its own process group so a stop reaches its children.
+
+use crate::hub::Hub;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One managed service, as configured.
+#[derive(Debug, Clone)]
+struct Managed {
+    name: String,
+    command: Vec<String>,
+    url: String,
+    environment: Vec<(String, String)>,
+    cwd: String,
+    api_token: String,
+}
+
+fn managed_services(hub: &Hub) -> Vec<Managed> {
+    hub.config
+        .hub
+        .services
+        .iter()
+        .filter_map(|spec| {
+            let spec = spec.to_json();
+            let name = spec.get("name")?.as_str()?.to_owned();
+            let command: Vec<String> = spec
+                .get("command")?
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            if command.is_empty() {
+                return None;
+            }
+            let environment = match spec.get("environment") {
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Some(Managed {
+                name,
+                command,
+                url: spec.get("url").and_then(Value::as_str).unwrap_or("").to_owned(),
+                environment,
+                cwd: spec.get("cwd").and_then(Value::as_str).unwrap_or("").to_owned(),
+                api_token: spec.get("api_token").and_then(Value::as_str).unwrap_or("").to_owned(),
+            })
+        })
+        .collect()
+}
+
+impl Hub {
+    /// The environment of a managed service.
+    async fn service_env(&self, svc: &Managed) -> Result<Vec<(String, String)>, crate::HubError> {
+        let configured = if svc.api_token.is_empty() {
+            self.config
+                .hub
+                .service_tokens
+                .iter()
+                .find(|(_, name)| *name == svc.name)
+                .map(|(token, _)| token.clone())
+        } else {
+            Some(svc.api_token.clone())
+        };
+        let token = match configured {
+            Some(t) => t,
+            None => {
+                self.mint_token(
+                    oxhub_store::Owner::Service(svc.name.clone()),
+                    Vec::new(),
+                    "generated at startup",
+                    None,
+                )
+                .await?
+            }
+        };
+        let h = &self.config.hub;
+        let mut env: Vec<(String, String)> = Vec::new();
+        for key in &self.config.spawner.env_keep {
+            if let Ok(v) = std::env::var(key) {
+                env.push((key.clone(), v));
+            }
+        }
+        let access = serde_json::json!([
+            "access:services",
+            format!("access:services!service={}", svc.name)
+        ])
+        .to_string();
+        let prefix = format!("{}services/{}/", h.base_url, svc.name);
+        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
+        set("JUPYTERHUB_SERVICE_NAME", svc.name.clone());
+        set("JUPYTERHUB_API_TOKEN", token.clone());
+        set("JPY_API_TOKEN", token);
+        set("JUPYTERHUB_API_URL", format!("{}{}hub/api", self.hub_connect_url(), h.base_url));
+        set("JUPYTERHUB_CLIENT_ID", format!("service-{}", svc.name));
+        set("JUPYTERHUB_BASE_URL", h.base_url.clone());
+        set("JUPYTERHUB_HOST", String::new());
+        set("JUPYTERHUB_USER", String::new());
+        set("JUPYTERHUB_SERVER_NAME", String::new());
+        set("JUPYTERHUB_OAUTH_CALLBACK_URL", format!("{prefix}oauth_callback"));
+        set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
+        set("JUPYTERHUB_OAUTH_SCOPES", access);
+        set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
+        set(
+            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
+            if h.cookie_host_prefix_enabled { "1" } else { "0" }.into(),
+        );
+        if !svc.url.is_empty() {
+            set("JUPYTERHUB_SERVICE_URL", svc.url.clone());
+            set("JUPYTERHUB_SERVICE_PREFIX", prefix);
+        }
+        for (k, v) in &svc.environment {
+            env.retain(|(key, _)| key != k);
+            env.push((k.clone(), v.clone()));
+        }
+        Ok(env)
+    }
+
+    /// Start every managed service and keep it running until the hub shuts down.
+    pub fn start_managed_services(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        managed_services(self)
+            .into_iter()
+            .map(|svc| {
+                let hub = Arc::clone(self);
+                tokio::spawn(async move { hub.run_managed(svc).await })
+            })
+            .collect()
+    }
+
+    async fn run_managed(self: Arc<Self>, svc: Managed) {
+        let mut stop = self.shutdown.subscribe();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let env = match self.service_env(&svc).await {
+                Ok(env) => env,
+                Err(e) => {
+                    tracing::error!("service {}: {e}", svc.name);
+                    return;
+                }
+            };
+            let mut cmd = tokio::process::Command::new(&svc.command[0]);
+            cmd.args(&svc.command[1..])
+                .env_clear()
+                .envs(env)
+                .stdin(std::process::Stdio::null())
+                .process_group(0)
+                .kill_on_drop(true);
+            if !svc.cwd.is_empty() {
+                cmd.current_dir(&svc.cwd);
+            }
+            let started = tokio::time::Instant::now();
+            let mut child = match cmd.spawn() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("service {}: cannot run {}: {e}", svc.name, svc.command[0]);
+                    return;
+                }
+            };
+            let pid = child.id();
+            tracing::info!("Started service {} (pid {})", svc.name, pid.unwrap_or(0));
+            let exited = tokio::select! {
+                status = child.wait() => Some(status),
+                _ = stop.wait_for(|s| *s) => None,
+            };
+            if let Some(status) = exited {
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                tracing::error!("Service {} exited ({status}); restarting it", svc.name);
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff = Duration::from_millis(500);
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: signals the process group of the child this task started.
+                unsafe { libc::killpg(pid, libc::SIGTERM); }
+            }
+            if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                    // SAFETY: as above.
+                    unsafe { libc::killpg(pid, libc::SIGKILL); }
+                }
+                let _ = child.wait().await;
+            }
+            tracing::info!("Stopped service {}", svc.name);
+            return;
+        }
+    }
+}
