@@ -396,7 +396,12 @@ def scenario_restart(oxhub, c):
         for t in threads:
             t.start()
         # Kill once some servers run and others are still starting.
-        wait_for(lambda: len(pids_with(hub.marker)) >= 5, 20, every=0.02)
+        def some_ready():
+            try:
+                return len(hub.api("GET", "/users?state=ready").json()) >= 3
+            except (requests.RequestException, ValueError):
+                return False
+        wait_for(some_ready, 30, every=0.05)
         hub.stop(signal.SIGKILL)
         for t in threads:
             t.join(30)
@@ -456,7 +461,7 @@ c.JupyterHub.services = [{{
         c.require("a server starts for the culler to find", r.status_code == 201, r.status_code)
         culled = wait_for(lambda: hub.api("GET", "/users/idle").json()["servers"] == {}, 40, every=1)
         c.check("the idle culler stopped the idle server", culled, hub.tail(15))
-        c.check("the culler's requests were authorized (no 403 in the log)", " 403 " not in hub.tail(200))
+        c.check("the culler logged the cull", "Culling server idle" in hub.tail(200), hub.tail(10))
     finally:
         hub.cleanup()
 

@@ -329,7 +329,22 @@ impl Hub {
             sp.port
         };
         let ip = if sp.ip.is_empty() { "127.0.0.1".to_owned() } else { sp.ip.clone() };
-        let env = self.server_env(user, server, &token, &ip, port, options);
+        let mut env = self.server_env(user, server, &token, &ip, port, options);
+        // Recorded before the process exists: if the hub dies between starting the process and
+        // recording its pid, the next hub finds the process by this nonce and stops it.
+        let nonce = tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        env.push((crate::spawner::NONCE_VAR.into(), nonce.clone()));
+        *state = json!({ "nonce": nonce });
+        self.store
+            .update_server(
+                user,
+                server,
+                &ServerUpdate {
+                    state: Some(state.clone()),
+                    ..ServerUpdate::default()
+                },
+            )
+            .await?;
         let mut cmd: Vec<String> = sp.cmd.iter().map(|a| expand(a)).collect();
         cmd.extend(sp.args.iter().map(|a| expand(a)));
         let home = self.spawner.home_of(user).unwrap_or_default();
@@ -367,14 +382,18 @@ impl Hub {
                 )))
             }
         };
-        *state = started.state.clone();
+        let mut recorded = started.state.clone();
+        if let (Value::Object(m), Some(n)) = (&mut recorded, state.get("nonce")) {
+            m.insert("nonce".into(), n.clone());
+        }
+        *state = recorded.clone();
         // Recorded at once, so a hub killed from here on can find and stop the process.
         self.store
             .update_server(
                 user,
                 server,
                 &ServerUpdate {
-                    state: Some(started.state.clone()),
+                    state: Some(recorded),
                     url: Some(Some(started.url.clone())),
                     ..ServerUpdate::default()
                 },
@@ -384,7 +403,7 @@ impl Hub {
             "progress": 50,
             "message": format!("Server process started; waiting for it to answer at {}", started.url),
         }));
-        self.wait_up(&started.url, &prefix, &started.state).await?;
+        self.wait_up(&started.url, &prefix, state).await?;
         if let Some(proxy) = &self.proxy {
             proxy
                 .add_route(&Route {
@@ -660,9 +679,8 @@ impl Hub {
                 row.name,
                 if !finished { "starting or stopping" } else { "running but its process is gone" }
             );
-            if alive || row.state.get("pid").is_some() {
-                self.spawner.stop(&row.state).await;
-            }
+            // Also when no pid was recorded: the spawner finds a process by its nonce.
+            self.spawner.stop(&row.state).await;
             self.clear_server(&row.user, &row.name).await;
             cleared += 1;
         }
@@ -743,6 +761,8 @@ async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubErr
         .env("JUPYTERHUB_USER", user)
         .env("JUPYTERHUB_SERVER_NAME", server)
         .stdin(std::process::Stdio::null())
+        // A hook cut off by start_timeout must not outlive it.
+        .kill_on_drop(true)
         .output()
         .await
         .map_err(|e| HubError::Invalid(format!("pre_spawn_hook {}: {e}", clip(program))))?;

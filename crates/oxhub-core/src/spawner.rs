@@ -16,6 +16,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The environment variable carrying a spawn's nonce, by which a process whose pid was never
+/// recorded (the hub died at that moment) is found again.
+pub const NONCE_VAR: &str = "OXHUB_SPAWN_NONCE";
+
+/// Processes whose environment holds `NONCE_VAR=<nonce>` (readable for our own processes,
+/// or all of them as root).
+fn pids_with_nonce(nonce: &str) -> Vec<u32> {
+    let needle = format!("{NONCE_VAR}={nonce}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
+            })
+        })
+        .collect()
+}
+
 /// Everything a spawner needs to launch one server.
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -333,6 +354,19 @@ impl Spawner for LocalProcess {
     fn stop<'a>(&'a self, state: &'a Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let Some((pid, _)) = Self::state_pid(state) else {
+                // Started but never recorded: find its processes by the nonce.
+                if let Some(nonce) = state.get("nonce").and_then(Value::as_str) {
+                    for pid in pids_with_nonce(nonce) {
+                        tracing::warn!("stopping unrecorded server process {pid}");
+                        signal_group(pid, libc::SIGKILL);
+                        if let Ok(p) = i32::try_from(pid) {
+                            // SAFETY: only sends a signal; the process may have no group of its own.
+                            unsafe {
+                                libc::kill(p, libc::SIGKILL);
+                            }
+                        }
+                    }
+                }
                 return;
             };
             if self.status_of(state) != Status::Running {
