@@ -1,41 +1,43 @@
 #!/usr/bin/env bash
-# The oxhub demo. Today it builds oxhub, writes a demo jupyterhub_config.py (Dummy
-# authenticator, simple local spawner) into ./demo/, and shows the configuration oxhub reads
-# from it. Serving the hub and spawning JupyterLab land with the spawning work (see README).
+# The oxhub demo: a working hub a newcomer can log into and get JupyterLab.
+# Builds oxhub, installs jupyterhub-singleuser and JupyterLab (pinned) into .cache/venv-e2e,
+# writes demo/jupyterhub_config.py (Dummy authenticator with a shared password, simple local
+# spawner with homes under demo/home/), and runs the hub, which starts its own proxy.
+# Open http://127.0.0.1:8000 (PORT=... to change), log in with any name and password "demo".
+# Ctrl-C stops the hub, its proxy and the servers.
 # Usage: bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
+port="${PORT:-8000}"
+command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with rustup)"; exit 1; }
+if ! command -v python3 >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv gcc
+fi
+echo "== building oxhub"
 cargo build --locked -q -p oxhub
+echo "== installing jupyterhub-singleuser and JupyterLab into .cache/venv-e2e"
+venv=$(bash scripts/e2e-venv.sh)
 mkdir -p demo
-cat > demo/jupyterhub_config.py <<'PY'
+args="[]"
+[ "$(id -u)" = 0 ] && args="['--allow-root']"   # jupyter-server refuses root without it
+cat > demo/jupyterhub_config.py <<PY
 c = get_config()
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = $port
 c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = "demo"
-c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {"admin"}
 c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "$root/demo/home/{username}"
+c.Spawner.cmd = ["$venv/bin/jupyterhub-singleuser"]
+c.Spawner.args = $args
 c.Spawner.default_url = "/lab"
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = 8000
+c.JupyterHub.db_url = "sqlite:///demo.sqlite"
 PY
-echo "== oxhub show-config -f demo/jupyterhub_config.py (selected classes and warnings)"
-./target/debug/oxhub show-config -f demo/jupyterhub_config.py | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print("sources: ", d["sources"])
-print("selected:", d["selected"])
-print("warnings:", d["warnings"] or "none")
-hub = d["config"]["JupyterHub"]
-print("listens: ", hub["ip"]["value"] or "*", hub["port"]["value"], "(from", hub["port"]["source"] + ")")
-'
 echo
-echo "== the hub's REST API (logging in and JupyterLab arrive with the spawning work)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "== oxhub is starting: open http://127.0.0.1:$port and log in with any username and password 'demo'"
+echo
 cd demo
-../target/debug/oxhub --JupyterHub.hub_port="$port" --db=sqlite:///demo.sqlite 2>hub.log &
-hub=$!
-trap 'kill "$hub" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/hub/api/" >/dev/null && break; sleep 0.1; done
-token=$(../target/debug/oxhub token admin --db=sqlite:///demo.sqlite)
-echo "GET /hub/api/          -> $(curl -s "http://127.0.0.1:$port/hub/api/")"
-echo "GET /hub/api/users     -> $(curl -s -H "Authorization: token $token" "http://127.0.0.1:$port/hub/api/users")"
+PATH="$venv/bin:$PATH" exec ../target/debug/oxhub

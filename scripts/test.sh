@@ -56,3 +56,6 @@ python3 tests/proxy/conformance.py -- node "$chp"
 echo "== JupyterHub 6.1.1 running on oxhub proxy"
 bash scripts/e2e-venv.sh
 .cache/venv-e2e/bin/python tests/e2e/jupyterhub_on_oxhub_proxy.py --oxhub "$oxhub"
+
+echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing spawners, a hub killed mid-spawn, the idle culler"
+.cache/venv-e2e/bin/python tests/e2e/oxhub_jupyterlab.py --oxhub "$oxhub"

@@ -81,8 +81,14 @@ fn query_value(uri: &http::Uri, key: &str) -> Option<String> {
     uri.query().and_then(|q| form_value(q, key))
 }
 
+/// A query value, with RFC 3986's unreserved characters kept as they are.
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, KEEP).to_string()
 }
 
 /// The logged-in user, else a redirect to the login page (GET) or 403 (other methods).
@@ -231,7 +237,8 @@ fn login_page(hub: &Hub, headers: &HeaderMap, uri: &http::Uri, status: StatusCod
             "user": null,
             "xsrf": xsrf,
             "login_url": login_url,
-            "username": username,
+            // A name too long to be valid is not echoed back.
+            "username": if username.len() <= 255 { username } else { "" },
             "login_error": error,
         }),
     );

@@ -28,7 +28,7 @@ c.JupyterHub.load_roles = [
 
 pub struct Hub {
     child: Child,
-    port: u16,
+    pub port: u16,
     /// Everything the hub wrote to stderr so far.
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
 }

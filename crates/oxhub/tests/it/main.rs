@@ -10,6 +10,7 @@ mod advisories;
 mod api;
 mod config;
 mod hub_state;
+mod pages;
 mod proxy;
 
 use std::io::{BufRead, BufReader};

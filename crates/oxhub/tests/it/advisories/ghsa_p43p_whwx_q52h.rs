@@ -1,5 +1,5 @@
-//! GHSA-p43p-whwx-q52h: a huge user-supplied name must not flood logs or responses. The
-//! advisory is about the login form (the spawning issue brings it); the API takes names too.
+//! GHSA-p43p-whwx-q52h: a huge user-supplied name must not flood logs or responses, at the
+//! login form (the advisory's case) and in the API, which takes names too.
 
 use crate::api::{user_token, Hub};
 
@@ -46,6 +46,29 @@ fn huge_names_get_short_errors_and_short_logs() {
             message.len()
         );
     }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let grown = hub.log.lock().unwrap().len() - before;
+    assert!(grown < 4096, "the log grew by {grown} bytes");
+    hub.stop();
+}
+
+#[test]
+fn a_huge_login_name_is_refused_quickly_with_short_logs() {
+    let (_dir, hub) = crate::pages::hub("");
+    let mut b = crate::pages::Browser::default();
+    let page = b.get(&hub, "/hub/login");
+    let xsrf = crate::pages::Browser::form_xsrf(&page);
+    let before = hub.log.lock().unwrap().len();
+    let started = std::time::Instant::now();
+    // Past the body limit: refused before parsing.
+    let huge = "Q".repeat(10_000_000);
+    let r = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username={huge}&password=x", crate::pages::encode(&xsrf))), &[]);
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    // Under the limit: an invalid name, refused; the page does not echo it whole.
+    let big = "Q".repeat(500_000);
+    let r = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username={big}&password={}", crate::pages::encode(&xsrf), crate::pages::PASSWORD)), &[]);
+    assert_eq!(r.status, 403);
+    assert!(r.body.len() < 20_000, "a {} byte page", r.body.len());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let grown = hub.log.lock().unwrap().len() - before;
     assert!(grown < 4096, "the log grew by {grown} bytes");

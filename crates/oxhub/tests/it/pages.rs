@@ -1,0 +1,311 @@
+//! Cookie login, the hub's cookies, XSRF on pages and on the API, redirects, OAuth endpoints
+//! (cookies-and-urls.md, oauth-provider.md), against the real binary with the Dummy
+//! authenticator. No spawner runs here (the e2e suite starts real servers).
+
+use crate::api::Hub;
+use std::collections::BTreeMap;
+
+pub const PASSWORD: &str = "pages-password";
+pub const ADMIN_TOKEN: &str = "pages-admin-token-0123456789";
+
+pub fn hub(extra: &str) -> (tempfile::TempDir, Hub) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\n\
+         c.ConfigurableHTTPProxy.should_start = False\nc.JupyterHub.authenticator_class = 'dummy'\n\
+         c.DummyAuthenticator.password = '{PASSWORD}'\nc.Authenticator.admin_users = {{'admin'}}\n\
+         c.JupyterHub.api_tokens = {{'{ADMIN_TOKEN}': 'admin'}}\n{extra}"
+    );
+    std::fs::write(dir.path().join("jupyterhub_config.py"), config).unwrap();
+    let hub = Hub::start(dir.path());
+    (dir, hub)
+}
+
+/// A minimal browser: a cookie jar and the raw answers.
+#[derive(Default, Clone)]
+pub struct Browser {
+    pub cookies: BTreeMap<String, String>,
+}
+
+pub struct Answer {
+    pub status: u16,
+    /// The head, lower-cased (for header checks).
+    pub head: String,
+    raw_head: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> Option<String> {
+        self.raw_head.lines().find_map(|l| {
+            let (k, v) = l.split_once(": ")?;
+            k.eq_ignore_ascii_case("location").then(|| v.to_owned())
+        })
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.head
+            .lines()
+            .filter_map(|l| l.strip_prefix("set-cookie: ").map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Browser {
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// One request with the jar's cookies; `Set-Cookie` answers update the jar.
+    pub fn send(&mut self, hub: &Hub, method: &str, path: &str, body: Option<&str>, extra: &[(&str, &str)]) -> Answer {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", hub.port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let body = body.unwrap_or("");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: hub.test:8000\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if !self.cookies.is_empty() {
+            head.push_str(&format!("Cookie: {}\r\n", self.cookie_header()));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        // The hub may answer (413) and close before a huge body is sent: not an error here.
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(body.as_bytes());
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let answer = Answer {
+            status,
+            head: head.to_ascii_lowercase(),
+            raw_head: head.to_owned(),
+            body: body.to_owned(),
+        };
+        for line in head.lines() {
+            let Some(c) = line.strip_prefix("set-cookie: ").or_else(|| line.strip_prefix("Set-Cookie: ")) else {
+                continue;
+            };
+            let pair = c.split(';').next().unwrap_or("");
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || c.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        answer
+    }
+
+    pub fn get(&mut self, hub: &Hub, path: &str) -> Answer {
+        self.send(hub, "GET", path, None, &[])
+    }
+
+    /// The `_xsrf` value of the last form.
+    pub fn form_xsrf(page: &Answer) -> String {
+        let at = page.body.find("name=\"_xsrf\" value=\"").expect("an _xsrf field");
+        let rest = &page.body[at + "name=\"_xsrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    /// Log in through the form; returns the login POST's answer.
+    pub fn login(&mut self, hub: &Hub, user: &str, next: Option<&str>) -> Answer {
+        let path = match next {
+            Some(n) => format!("/hub/login?next={}", encode(n)),
+            None => "/hub/login".to_owned(),
+        };
+        let page = self.get(hub, &path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let xsrf = Self::form_xsrf(&page);
+        let form = format!("_xsrf={}&username={}&password={PASSWORD}", encode(&xsrf), encode(user));
+        self.send(hub, "POST", &path, Some(&form), &[("Content-Type", "application/x-www-form-urlencoded")])
+    }
+}
+
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn login_sets_signed_cookies_and_refuses_bad_passwords() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    let page = b.get(&hub, "/hub/login");
+    assert_eq!(page.status, 200);
+    assert!(b.cookies.contains_key("jupyterhub-session-id") && b.cookies.contains_key("_xsrf"));
+    // Wrong password: 403 and the form again, no login cookie.
+    let xsrf = Browser::form_xsrf(&page);
+    let bad = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username=alice&password=nope", encode(&xsrf))), &[]);
+    assert_eq!(bad.status, 403);
+    assert!(bad.body.contains("Invalid username or password"));
+    assert!(!b.cookies.contains_key("jupyterhub-hub-login"));
+    // Without the form's _xsrf the login is refused before the password is looked at.
+    let mut fresh = Browser::default();
+    fresh.get(&hub, "/hub/login");
+    let no_xsrf = fresh.send(&hub, "POST", "/hub/login", Some(&format!("username=alice&password={PASSWORD}")), &[]);
+    assert_eq!(no_xsrf.status, 403);
+    assert!(no_xsrf.body.contains("_xsrf"), "{}", no_xsrf.body);
+    // Right password: 302 to /hub/spawn, a signed HttpOnly login cookie scoped to /hub/.
+    let ok = b.login(&hub, "Alice", None);
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    assert_eq!(ok.location().as_deref(), Some("/hub/spawn"));
+    let cookie = ok.set_cookies().into_iter().find(|c| c.starts_with("jupyterhub-hub-login=")).unwrap();
+    assert!(cookie.contains("path=/hub/") && cookie.contains("httponly"), "{cookie}");
+    assert!(b.cookies["jupyterhub-hub-login"].starts_with("2|1:0|"), "tornado v2 signed value");
+    // The name was normalised (lower case) and the user created.
+    let (status, user) = hub.get("/hub/api/user", None);
+    assert_eq!(status, 403);
+    let me = b.send(&hub, "GET", "/hub/api/user", None, &[]);
+    assert_eq!(me.status, 200, "{}", me.body);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["name"], "alice");
+    assert!(user.is_object());
+    // A tampered cookie is ignored.
+    let mut forged = b.clone();
+    let value = forged.cookies["jupyterhub-hub-login"].clone();
+    forged.cookies.insert("jupyterhub-hub-login".into(), value.replace("|1:0|", "|1:0|x"));
+    assert_eq!(forged.send(&hub, "GET", "/hub/api/user", None, &[]).status, 403);
+    // Login sessions are not API tokens the user manages.
+    let (_, tokens) = hub.get("/hub/api/users/alice/tokens", Some(ADMIN_TOKEN));
+    assert_eq!(tokens["api_tokens"], serde_json::json!([]));
+}
+
+#[test]
+fn cookie_api_writes_need_the_xsrf_token() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    b.login(&hub, "alice", None);
+    let xsrf = b.cookies["_xsrf"].clone();
+    let json = [("Content-Type", "application/json")];
+    // A write with the cookie alone is refused, whatever Sec-Fetch-* claims.
+    for extra in [&[][..], &[("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "no-cors")][..]] {
+        let mut headers = json.to_vec();
+        headers.extend_from_slice(extra);
+        let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &headers);
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("_xsrf"), "{}", r.body);
+    }
+    // The header (either spelling) or the query argument passes.
+    for (k, v) in [("X-XSRFToken", xsrf.as_str()), ("X-CSRFToken", xsrf.as_str())] {
+        let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &[("Content-Type", "application/json"), (k, v)]);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = b.send(&hub, "POST", &format!("/hub/api/users/alice/tokens?_xsrf={}", encode(&xsrf)), Some("{}"), &json);
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A token from another session does not match.
+    let mut other = Browser::default();
+    other.login(&hub, "alice", None);
+    let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &[("X-XSRFToken", &other.cookies["_xsrf"])]);
+    assert_eq!(r.status, 403);
+    // Script reads need it too; navigations do not.
+    let r = b.send(&hub, "GET", "/hub/api/user", None, &[("Sec-Fetch-Mode", "cors")]);
+    assert_eq!(r.status, 403);
+    let r = b.send(&hub, "GET", "/hub/api/user", None, &[("Sec-Fetch-Mode", "navigate")]);
+    assert_eq!(r.status, 200);
+    // Token-authenticated requests never need it.
+    let (status, _, _) = hub.call("POST", "/hub/api/users/alice/tokens", Some(ADMIN_TOKEN), Some("{}"), &[]);
+    assert_eq!(status, 201);
+}
+
+#[test]
+fn logout_ends_the_session_everywhere_it_was_used() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    b.login(&hub, "alice", None);
+    let mut other = Browser::default();
+    other.login(&hub, "alice", None);
+    let captured = b.clone();
+    let out = b.get(&hub, "/hub/logout");
+    assert_eq!(out.status, 302);
+    assert_eq!(out.location().as_deref(), Some("/hub/login"));
+    assert!(!b.cookies.contains_key("jupyterhub-hub-login"));
+    let mut replay = captured;
+    assert_eq!(replay.send(&hub, "GET", "/hub/api/user", None, &[]).status, 403);
+    let home = replay.get(&hub, "/hub/home");
+    assert_eq!(home.status, 302);
+    assert!(home.location().unwrap().starts_with("/hub/login?next="));
+    // The other browser stays logged in.
+    assert_eq!(other.send(&hub, "GET", "/hub/api/user", None, &[]).status, 200);
+}
+
+#[test]
+fn redirects_of_the_url_scheme() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    assert_eq!(b.get(&hub, "/").location().as_deref(), Some("/hub/"));
+    let r = b.get(&hub, "/hub");
+    assert_eq!((r.status, r.location().as_deref()), (301, Some("/hub/")));
+    let r = b.get(&hub, "/hub/");
+    assert_eq!(r.location().as_deref(), Some("/hub/login?next=%2Fhub%2F"));
+    // Outside /hub/: back to the hub's handler of the same path.
+    let r = b.get(&hub, "/user/alice/lab?x=1");
+    assert_eq!(r.location().as_deref(), Some("/hub/user/alice/lab?x=1"));
+    let r = b.get(&hub, "/hub/nonexistent");
+    assert_eq!(r.status, 404);
+    assert!(r.head.contains("content-type: text/html"));
+    b.login(&hub, "alice", None);
+    // A stopped server: 424 page for browsers, JSON for API paths; others' servers are hidden.
+    let r = b.get(&hub, "/hub/user/alice/lab");
+    assert_eq!(r.status, 424);
+    // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read as `/`.)
+    assert!(r.body.replace("&#x2f;", "/").contains("href=\"/hub/spawn/alice?next="), "{}", r.body);
+    let r = b.get(&hub, "/hub/user/alice/api/contents");
+    assert_eq!(r.status, 424);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(v["message"].as_str().unwrap().contains("no longer running"));
+    hub.call("POST", "/hub/api/users/bob", Some(ADMIN_TOKEN), None, &[]);
+    assert_eq!(b.get(&hub, "/hub/user/bob/lab").status, 404);
+    let r = b.get(&hub, "/hub/user-redirect/lab/tree/x.ipynb");
+    assert_eq!(
+        r.location().as_deref(),
+        Some("/hub/spawn/alice?next=%2Fuser%2Falice%2Flab%2Ftree%2Fx.ipynb")
+    );
+    let r = b.get(&hub, "/hub/home");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Start My Server"));
+}
+
+#[test]
+fn oauth_endpoints_refuse_what_they_do_not_know() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    // Not logged in: to the login page, coming back here after.
+    let r = b.get(&hub, "/hub/api/oauth2/authorize?client_id=x&response_type=code");
+    assert_eq!(r.status, 302);
+    assert!(r.location().unwrap().starts_with("/hub/login?next=%2Fhub%2Fapi%2Foauth2%2Fauthorize"));
+    b.login(&hub, "alice", None);
+    // An unknown client is a fatal error page, never a redirect.
+    let r = b.get(&hub, "/hub/api/oauth2/authorize?client_id=nope&response_type=code&redirect_uri=https://evil.example/cb");
+    assert_eq!(r.status, 400);
+    assert!(r.location().is_none());
+    assert!(r.head.contains("content-type: text/html"));
+    // The token endpoint: unknown client 401, other grants refused, OAuth's JSON.
+    let (status, head, body) = hub.call(
+        "POST", "/hub/api/oauth2/token", None,
+        Some("grant_type=authorization_code&client_id=nope&client_secret=x&code=y&redirect_uri=/cb"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    );
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_client");
+    assert!(head.contains("cache-control: no-store"));
+    let (status, _, body) = hub.call("POST", "/hub/api/oauth2/token", None, Some("grant_type=password"), &[]);
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
