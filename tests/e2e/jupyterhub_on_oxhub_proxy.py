@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TINY_SERVER = os.path.join(HERE, "tiny_server.py")
+TINY_SERVER = os.path.join(HERE, "..", "..", "benches", "tiny_server.py")
 DRIFT_MARKERS = ("Adding missing", "Updating route", "Deleting stale", "Traceback")
 
 

@@ -29,7 +29,7 @@ import requests
 import websocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TINY_SERVER = os.path.join(HERE, "tiny_server.py")
+TINY_SERVER = os.path.join(HERE, "..", "..", "benches", "tiny_server.py")
 VENV_BIN = os.path.dirname(sys.executable)
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
 PASSWORD = "e2e-password"
