@@ -132,6 +132,11 @@ c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:$proxy_api_port'
 c.ConfigurableHTTPProxy.auth_token = '$PROXY_TOKEN'
 c.Authenticator.admin_users = {'admin'}
 c.Authenticator.allowed_users = {'alice', 'bob'}
+# Server starts spawn benches/tiny_server.py; at most 10 run at once (then 429).
+c.JupyterHub.spawner_class = 'simple'
+c.SimpleLocalProcessSpawner.home_dir_template = '$work/home/{username}'
+c.Spawner.cmd = ['$(command -v python3)', '$HERE/../../benches/tiny_server.py']
+c.JupyterHub.active_server_limit = 10
 c.JupyterHub.services = [
     {'name': 'ops', 'api_token': '$ADMIN_TOKEN', 'admin': True},
 ]

@@ -362,6 +362,12 @@ ERRORS = {
     ("get", "/users/{name}/servers/{server_name}"): [],
     ("put", "/users/{name}/servers/{server_name}"): [400, 409],
     ("patch", "/users/{name}/servers/{server_name}"): [400, 409],
+    # Start: 400 bad body / already running / pending stop / invalid name; 429 spawn limits;
+    # 500 a spawn that failed (hub-api.md Servers). Stop: 400 bad body / remove default.
+    ("post", "/users/{name}/server"): [400, 429, 500],
+    ("post", "/users/{name}/servers/{server_name}"): [400, 409, 429, 500],
+    ("delete", "/users/{name}/server"): [400],
+    ("delete", "/users/{name}/servers/{server_name}"): [400],
     ("get", "/users/{name}/tokens"): [],
     # Unknown user -> 403 "User U not found or no permissions to generate tokens".
     ("post", "/users/{name}/tokens"): [400, 403],
