@@ -314,6 +314,9 @@ def scenario_jupyterlab(oxhub, c):
         c.check("bob's token is refused by alice's server (403)", r.status_code == 403, r.status_code)
         # Logout revokes the session: the hub cookie replayed fails, and the session's OAuth
         # token is gone from the hub.
+        tokens = hub.api("GET", "/users/alice/tokens").json()["api_tokens"]
+        c.check("before logout the session holds an OAuth token for alice's server",
+                any(t.get("oauth_client") == "jupyterhub-user-alice" and t.get("session_id") for t in tokens), tokens)
         saved = {k: v for k, v in s.cookies.items()}
         r = s.get(hub.url + "/hub/logout", allow_redirects=False, timeout=10)
         c.check("logout redirects to the login page", r.status_code == 302 and r.headers["location"].endswith("/hub/login"), r.status_code)

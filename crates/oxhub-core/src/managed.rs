@@ -85,6 +85,12 @@ impl Hub {
                 .await?
             }
         };
+        // The client secret follows the token the service runs with.
+        if let Some(spec) = self.config.hub.services.iter().find(|s| {
+            s.to_json().get("name").and_then(Value::as_str) == Some(svc.name.as_str())
+        }) {
+            self.register_service_client(spec, &svc.name, &token).await?;
+        }
         let h = &self.config.hub;
         let mut env: Vec<(String, String)> = Vec::new();
         for key in &self.config.spawner.env_keep {
@@ -204,5 +210,50 @@ impl Hub {
             tracing::info!("Stopped service {}", svc.name);
             return;
         }
+    }
+}
+
+impl Hub {
+    /// The OAuth client of a service with a URL (or an explicit OAuth setting): id
+    /// `service-<name>` (or `oauth_client_id`), secret = the service's token, redirect URI
+    /// `oauth_redirect_uri` or `/services/<name>/oauth_callback`, allowed scopes =
+    /// `oauth_client_allowed_scopes` + the service's access scope.
+    pub async fn register_service_client(
+        &self,
+        spec: &oxhub_config::Value,
+        name: &str,
+        token: &str,
+    ) -> Result<(), crate::HubError> {
+        let spec = spec.to_json();
+        let text = |k: &str| spec.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+        let wants_oauth = text("url").is_some()
+            || text("oauth_redirect_uri").is_some()
+            || text("oauth_client_id").is_some();
+        if !wants_oauth {
+            return Ok(());
+        }
+        let id = text("oauth_client_id")
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("service-{name}"));
+        let redirect = text("oauth_redirect_uri")
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{}services/{name}/oauth_callback", self.config.hub.base_url));
+        let mut scopes: Vec<String> = spec
+            .get("oauth_client_allowed_scopes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        scopes.push(format!("access:services!service={name}"));
+        self.store
+            .upsert_oauth_client(&oxhub_store::NewOAuthClient {
+                identifier: &id,
+                description: &format!("JupyterHub service {name}"),
+                secret_hash: Some(&crate::tokens::hash(token)),
+                redirect_uri: &redirect,
+                allowed_scopes: &scopes,
+                link: oxhub_store::ClientLink::Service(name.to_owned()),
+            })
+            .await?;
+        Ok(())
     }
 }

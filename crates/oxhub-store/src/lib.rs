@@ -299,8 +299,19 @@ impl Store {
         let (url, dialect) = sqlx_url(db_url)?;
         // An in-memory SQLite database lives as long as its one connection.
         let max = if url == "sqlite::memory:" { 1 } else { 8 };
+        let sqlite = dialect == Dialect::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // With WAL, NORMAL keeps the database consistent on a crash and syncs
+                        // at checkpoints instead of at every commit.
+                        sqlx::query("PRAGMA synchronous=NORMAL").execute(conn).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         if dialect == Dialect::Sqlite && url != "sqlite::memory:" {

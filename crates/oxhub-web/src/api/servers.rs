@@ -192,9 +192,15 @@ pub(super) async fn progress(
         "html_message": format!("Server ready at <a href=\"{url}\">{url}</a>"),
         "url": url,
     });
+    let failed = tracker
+        .as_ref()
+        .and_then(|p| p.outcome())
+        .is_some_and(|o| o.get("failed") == Some(&Value::Bool(true)));
     let stream: futures_util::stream::BoxStream<'static, Result<String, std::convert::Infallible>> =
         match tracker {
-            Some(p) if !(row.ready && p.outcome().is_none()) => {
+            _ if row.ready && row.pending.is_none() => Box::pin(futures_util::stream::iter([Ok(format!("data: {ready_event}\n\n"))])),
+            // A spawn in flight, or the latest one's failure: its events, live.
+            Some(p) if row.pending.as_deref() == Some("spawn") || failed => {
                 Box::pin(futures_util::stream::unfold((p, 0usize, None::<tokio::sync::watch::Receiver<usize>>, false), |(p, next, rx, done)| async move {
                     if done {
                         return None;
@@ -203,9 +209,9 @@ pub(super) async fn progress(
                     loop {
                         let events = p.events_from(next);
                         if !events.is_empty() {
-                            let finished = p.finished() && p.events_from(next + events.len()).is_empty() && p.outcome().is_some();
-                            let text: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
                             let n = next + events.len();
+                            let finished = p.finished() && p.events_from(n).is_empty();
+                            let text: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
                             return Some((Ok(text), (p, n, Some(rx), finished)));
                         }
                         match tokio::time::timeout(std::time::Duration::from_secs(8), rx.changed()).await {
@@ -216,7 +222,6 @@ pub(super) async fn progress(
                     }
                 }))
             }
-            _ if row.ready => Box::pin(futures_util::stream::iter([Ok(format!("data: {ready_event}\n\n"))])),
             _ => return Err(ApiError::bad_request(format!("{name}'s server is not starting"))),
         };
     Ok((

@@ -486,13 +486,9 @@ async fn spawn_page(
         Ok(Started::Ready | Started::Pending) => redirect(&pending_url),
         Err(HubError::SpawnFailed(_)) => redirect(&pending_url),
         Err(e) => {
-            let status = crate::ApiError::from(e).status;
-            let message = match status {
-                StatusCode::TOO_MANY_REQUESTS => "Too many servers are starting right now. Try again in a minute.",
-                StatusCode::INTERNAL_SERVER_ERROR => "The server could not be started",
-                _ => "The server could not be started",
-            };
-            fail(status, message)
+            // ApiError keeps internal details out of the message (they are logged).
+            let e = crate::ApiError::from(e);
+            fail(e.status, &e.message)
         }
     }
 }

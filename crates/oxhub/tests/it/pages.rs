@@ -309,3 +309,88 @@ fn oauth_endpoints_refuse_what_they_do_not_know() {
     assert_eq!(status, 400);
     assert_eq!(body["error"], "unsupported_grant_type");
 }
+
+#[test]
+fn a_service_gets_a_token_through_consent_and_pkce() {
+    let (_dir, hub) = hub(
+        "c.JupyterHub.services = [{'name': 'dash', 'url': 'http://127.0.0.1:9', 'api_token': 'dash-service-token-0123456789'}]\n\
+         c.JupyterHub.load_roles = [{'name': 'user', 'scopes': ['self', 'access:services']}]\n",
+    );
+    let mut b = Browser::default();
+    b.login(&hub, "alice", None);
+    // PKCE: challenge = base64url(SHA-256(verifier)), computed by the test from known values.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let authorize = format!(
+        "/hub/api/oauth2/authorize?client_id=service-dash&response_type=code&state=st8&code_challenge={challenge}&code_challenge_method=S256&redirect_uri={}",
+        encode("/services/dash/oauth_callback")
+    );
+    // Not the user's own server: a consent page, with the scopes to confirm.
+    let page = b.get(&hub, &authorize);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("JupyterHub service dash"), "{}", page.body);
+    let xsrf = Browser::form_xsrf(&page);
+    // The consent form without _xsrf is refused; with it, a code comes back with the state.
+    let form = "scopes=read%3Ausers%3Aname%21user";
+    let r = b.send(&hub, "POST", &authorize, Some(form), &[]);
+    assert_eq!(r.status, 403);
+    let r = b.send(&hub, "POST", &authorize, Some(&format!("{form}&_xsrf={}", encode(&xsrf))), &[]);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let to = r.location().unwrap();
+    assert!(to.starts_with("/services/dash/oauth_callback?code="), "{to}");
+    assert!(to.ends_with("&state=st8"), "{to}");
+    let code = to.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let exchange = |verifier: &str, secret: &str| {
+        hub.call(
+            "POST",
+            "/hub/api/oauth2/token",
+            None,
+            Some(&format!(
+                "grant_type=authorization_code&client_id=service-dash&client_secret={secret}&code={code}&redirect_uri={}&code_verifier={verifier}",
+                encode("/services/dash/oauth_callback")
+            )),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+        )
+    };
+    // A wrong secret is invalid_client and does not use the code up.
+    let (status, _, body) = exchange(verifier, "wrong");
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    // A wrong verifier fails and the code is gone (single use).
+    let (status, _, body) = exchange("not-the-verifier-0000000000000000000000000000", "dash-service-token-0123456789");
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _, body) = exchange(verifier, "dash-service-token-0123456789");
+    assert_eq!(status, 400, "{body}");
+    // A fresh code with the right verifier gets a token bound to the client.
+    b.get(&hub, &authorize); // consent again: earlier tokens of this client do not exist yet
+    let page = b.get(&hub, &authorize);
+    let xsrf = Browser::form_xsrf(&page);
+    let r = b.send(&hub, "POST", &authorize, Some(&format!("{form}&_xsrf={}", encode(&xsrf))), &[]);
+    let to = r.location().unwrap();
+    let code2 = to.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let (status, head, body) = hub.call(
+        "POST",
+        "/hub/api/oauth2/token",
+        None,
+        Some(&format!(
+            "grant_type=authorization_code&client_id=service-dash&client_secret=dash-service-token-0123456789&code={code2}&redirect_uri={}&code_verifier={verifier}",
+            encode("/services/dash/oauth_callback")
+        )),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("cache-control: no-store"));
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().unwrap();
+    let (status, me) = hub.get("/hub/api/user", Some(token));
+    assert_eq!(status, 200);
+    assert_eq!(me["name"], "alice");
+    let scopes: Vec<&str> = me["scopes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(scopes.contains(&"access:services!service=dash"), "{scopes:?}");
+    assert!(!scopes.iter().any(|s| s.starts_with("admin")), "{scopes:?}");
+    // The token shows its client; deleting it revokes the client's access.
+    let (_, tokens) = hub.get("/hub/api/users/alice/tokens", Some(ADMIN_TOKEN));
+    let t = tokens["api_tokens"].as_array().unwrap().iter().find(|t| t["oauth_client"] == "service-dash").unwrap().clone();
+    let (status, _, _) = hub.call("DELETE", &format!("/hub/api/users/alice/tokens/{}", t["id"].as_str().unwrap()), Some(ADMIN_TOKEN), None, &[]);
+    assert_eq!(status, 204);
+    assert_eq!(hub.get("/hub/api/user", Some(token)).0, 403);
+}
