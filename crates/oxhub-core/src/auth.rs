@@ -159,15 +159,15 @@ impl Hub {
             return Ok(Err(LoginRefused::InvalidName));
         }
         let a = &self.config.authenticator;
-        if a.blocked_users.iter().any(|b| *b == name) {
+        if a.blocked_users.contains(&name) {
             return Ok(Err(LoginRefused::Blocked));
         }
         let existing = self.store.user(&name).await?;
-        let allow_all =
-            a.allow_all || (self.authenticator.allow_all_by_default() && a.allowed_users.is_empty());
+        let allow_all = a.allow_all
+            || (self.authenticator.allow_all_by_default() && a.allowed_users.is_empty());
         let allowed = allow_all
-            || a.allowed_users.iter().any(|u| *u == name)
-            || a.admin_users.iter().any(|u| *u == name) && !a.allowed_users.is_empty()
+            || a.allowed_users.contains(&name)
+            || a.admin_users.contains(&name) && !a.allowed_users.is_empty()
             || (existing.is_some() && (a.allow_existing_users || !a.allowed_users.is_empty()));
         if !allowed {
             tracing::warn!("User {} not allowed", crate::error::clip(&name));
@@ -175,7 +175,7 @@ impl Hub {
         }
         let admin = model
             .admin
-            .or_else(|| a.admin_users.iter().any(|u| *u == name).then_some(true));
+            .or_else(|| a.admin_users.contains(&name).then_some(true));
         if existing.is_none() {
             self.create_user_unchecked(&name, admin.unwrap_or(false))
                 .await?;

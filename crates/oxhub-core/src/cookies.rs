@@ -62,7 +62,10 @@ impl CookieSigner {
         let path = Path::new(file);
         if path.exists() {
             let secret = read_secret_file(path)?;
-            return Ok((CookieSigner::new(secret), SecretSource::File(file.to_owned())));
+            return Ok((
+                CookieSigner::new(secret),
+                SecretSource::File(file.to_owned()),
+            ));
         }
         let mut secret = vec![0u8; 32];
         getrandom::getrandom(&mut secret)
@@ -90,7 +93,13 @@ impl CookieSigner {
 
     /// The value of a signed `name` cookie if the signature holds and it was signed less than
     /// `max_age_days` ago (and not far in the future).
-    pub fn verify(&self, name: &str, signed: &str, max_age_days: f64, now_s: i64) -> Option<Vec<u8>> {
+    pub fn verify(
+        &self,
+        name: &str,
+        signed: &str,
+        max_age_days: f64,
+        now_s: i64,
+    ) -> Option<Vec<u8>> {
         let rest = signed.strip_prefix("2|")?;
         let (key_version, rest) = take_field(rest)?;
         let (ts, rest) = take_field(rest)?;
@@ -189,19 +198,36 @@ mod tests {
     fn signed_values_round_trip_and_bind_the_name() {
         let s = CookieSigner::new(b"secret".to_vec());
         let v = s.sign("jupyterhub-hub-login", b"abc", 1_714_564_800);
-        assert!(v.starts_with("2|1:0|10:1714564800|20:jupyterhub-hub-login|4:YWJj|"), "{v}");
+        assert!(
+            v.starts_with("2|1:0|10:1714564800|20:jupyterhub-hub-login|4:YWJj|"),
+            "{v}"
+        );
         assert_eq!(
             s.verify("jupyterhub-hub-login", &v, 14.0, 1_714_564_900),
             Some(b"abc".to_vec())
         );
         assert_eq!(s.verify("_xsrf", &v, 14.0, 1_714_564_900), None);
         // Too old, and signed by another secret.
-        assert_eq!(s.verify("jupyterhub-hub-login", &v, 14.0, 1_714_564_800 + 15 * 86_400), None);
+        assert_eq!(
+            s.verify(
+                "jupyterhub-hub-login",
+                &v,
+                14.0,
+                1_714_564_800 + 15 * 86_400
+            ),
+            None
+        );
         let other = CookieSigner::new(b"other".to_vec());
-        assert_eq!(other.verify("jupyterhub-hub-login", &v, 14.0, 1_714_564_900), None);
+        assert_eq!(
+            other.verify("jupyterhub-hub-login", &v, 14.0, 1_714_564_900),
+            None
+        );
         // A changed value breaks the signature.
         let tampered = v.replace("4:YWJj", "4:YWJk");
-        assert_eq!(s.verify("jupyterhub-hub-login", &tampered, 14.0, 1_714_564_900), None);
+        assert_eq!(
+            s.verify("jupyterhub-hub-login", &tampered, 14.0, 1_714_564_900),
+            None
+        );
         assert_eq!(s.verify("x", "garbage", 14.0, 0), None);
         assert_eq!(s.verify("x", "2|999:0|", 14.0, 0), None);
     }

@@ -122,9 +122,10 @@ impl Hub {
         }
         let authenticator = crate::auth::from_config(&config)?;
         let spawner = crate::spawner::from_config(&config)?;
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
-            .build_http();
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_idle_timeout(std::time::Duration::from_secs(30))
+                .build_http();
         Ok(Hub {
             store,
             config: Arc::new(config),

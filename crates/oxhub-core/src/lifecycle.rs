@@ -223,7 +223,8 @@ impl Hub {
         let hub = Arc::clone(self);
         let (u, s) = key;
         let task_progress = Arc::clone(&progress);
-        let task = tokio::spawn(async move { hub.run_spawn(&u, &s, &options, &task_progress).await });
+        let task =
+            tokio::spawn(async move { hub.run_spawn(&u, &s, &options, &task_progress).await });
         match tokio::time::timeout(SLOW_SPAWN, task).await {
             Ok(Ok(Ok(()))) => Ok(Started::Ready),
             Ok(Ok(Err(e))) => Err(e),
@@ -241,7 +242,10 @@ impl Hub {
         progress: &Progress,
     ) -> Result<(), HubError> {
         let mut state = Value::Null;
-        match self.try_spawn(user, server, options, progress, &mut state).await {
+        match self
+            .try_spawn(user, server, options, progress, &mut state)
+            .await
+        {
             Ok(()) => {
                 let prefix = self.routespec(user, server);
                 tracing::info!("Server {user}/{server} ready at {prefix}");
@@ -328,11 +332,16 @@ impl Hub {
         } else {
             sp.port
         };
-        let ip = if sp.ip.is_empty() { "127.0.0.1".to_owned() } else { sp.ip.clone() };
+        let ip = if sp.ip.is_empty() {
+            "127.0.0.1".to_owned()
+        } else {
+            sp.ip.clone()
+        };
         let mut env = self.server_env(user, server, &token, &ip, port, options);
         // Recorded before the process exists: if the hub dies between starting the process and
         // recording its pid, the next hub finds the process by this nonce and stops it.
-        let nonce = tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let nonce =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
         env.push((crate::spawner::NONCE_VAR.into(), nonce.clone()));
         *state = json!({ "nonce": nonce });
         self.store
@@ -363,7 +372,8 @@ impl Hub {
             cwd,
         };
         progress.push(json!({"progress": 10, "message": "Starting the server process"}));
-        let start_timeout = Duration::from_secs(u64::try_from(sp.start_timeout.max(1)).unwrap_or(60));
+        let start_timeout =
+            Duration::from_secs(u64::try_from(sp.start_timeout.max(1)).unwrap_or(60));
         // start_timeout covers what runs before the server process exists: the pre-spawn hook
         // and the spawner's start.
         let hook: Vec<String> = sp.pre_spawn_hook.iter().map(|a| expand(a)).collect();
@@ -449,7 +459,11 @@ impl Hub {
         }
         let prefix = self.routespec(user, server);
         let api_url = format!("{}{}hub/api", self.hub_connect_url(), h.base_url);
-        let host = if ip.contains(':') { format!("[{ip}]") } else { ip.to_owned() };
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_owned()
+        };
         let access = json!([
             format!("access:servers!server={user}/{server}"),
             format!("access:servers!user={user}"),
@@ -466,8 +480,14 @@ impl Hub {
         );
         set("JUPYTERHUB_BASE_URL", h.base_url.clone());
         set("JUPYTERHUB_SERVICE_PREFIX", prefix.clone());
-        set("JUPYTERHUB_SERVICE_URL", format!("http://{host}:{port}{prefix}"));
-        set("JUPYTERHUB_OAUTH_CALLBACK_URL", format!("{prefix}oauth_callback"));
+        set(
+            "JUPYTERHUB_SERVICE_URL",
+            format!("http://{host}:{port}{prefix}"),
+        );
+        set(
+            "JUPYTERHUB_OAUTH_CALLBACK_URL",
+            format!("{prefix}oauth_callback"),
+        );
         set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
         set("JUPYTERHUB_OAUTH_SCOPES", access);
         set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
@@ -476,13 +496,24 @@ impl Hub {
         set("JUPYTERHUB_HOST", String::new());
         set(
             "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
-            if h.cookie_host_prefix_enabled { "1" } else { "0" }.into(),
+            if h.cookie_host_prefix_enabled {
+                "1"
+            } else {
+                "0"
+            }
+            .into(),
         );
         if !sp.notebook_dir.is_empty() {
-            set("JUPYTERHUB_ROOT_DIR", sp.notebook_dir.replace("{username}", user));
+            set(
+                "JUPYTERHUB_ROOT_DIR",
+                sp.notebook_dir.replace("{username}", user),
+            );
         }
         if !sp.default_url.is_empty() {
-            set("JUPYTERHUB_DEFAULT_URL", sp.default_url.replace("{username}", user));
+            set(
+                "JUPYTERHUB_DEFAULT_URL",
+                sp.default_url.replace("{username}", user),
+            );
         }
         if sp.debug {
             set("JUPYTERHUB_DEBUG", "1".into());
@@ -531,13 +562,17 @@ impl Hub {
     /// `http_timeout` passes.
     async fn wait_up(&self, url: &str, prefix: &str, state: &Value) -> Result<(), HubError> {
         let target = format!("{url}{prefix}api");
-        let timeout = Duration::from_secs(u64::try_from(self.config.spawner.http_timeout.max(1)).unwrap_or(30));
+        let timeout = Duration::from_secs(
+            u64::try_from(self.config.spawner.http_timeout.max(1)).unwrap_or(30),
+        );
         let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = Duration::from_millis(20);
         loop {
             if let Status::Exited(code) = self.spawner.poll(state).await {
                 return Err(HubError::Invalid(match code {
-                    Some(c) => format!("the server process exited with status {c} before it answered"),
+                    Some(c) => {
+                        format!("the server process exited with status {c} before it answered")
+                    }
                     None => "the server process exited before it answered".into(),
                 }));
             }
@@ -677,7 +712,11 @@ impl Hub {
                 "Server {}/{} was {} when the hub stopped; cleaning it up",
                 row.user,
                 row.name,
-                if !finished { "starting or stopping" } else { "running but its process is gone" }
+                if !finished {
+                    "starting or stopping"
+                } else {
+                    "running but its process is gone"
+                }
             );
             // Also when no pid was recorded: the spawner finds a process by its nonce.
             self.spawner.stop(&row.state).await;
@@ -699,7 +738,8 @@ impl Hub {
                     "Server {}/{} exited{}; removing it",
                     row.user,
                     row.name,
-                    code.map(|c| format!(" with status {c}")).unwrap_or_default()
+                    code.map(|c| format!(" with status {c}"))
+                        .unwrap_or_default()
                 );
                 self.clear_server(&row.user, &row.name).await;
                 dead += 1;
@@ -710,7 +750,9 @@ impl Hub {
 
     /// Poll every `poll_interval` until shutdown.
     pub async fn watch_servers(self: Arc<Self>) {
-        let every = Duration::from_secs(u64::try_from(self.config.spawner.poll_interval.max(1)).unwrap_or(30));
+        let every = Duration::from_secs(
+            u64::try_from(self.config.spawner.poll_interval.max(1)).unwrap_or(30),
+        );
         let mut stop = self.shutdown.subscribe();
         loop {
             tokio::select! {
@@ -785,7 +827,10 @@ async fn run_post_stop_hook(hub: &Hub, user: &str, server: &str) {
     }
     let cmd: Vec<String> = hook
         .iter()
-        .map(|a| a.replace("{username}", user).replace("{servername}", server))
+        .map(|a| {
+            a.replace("{username}", user)
+                .replace("{servername}", server)
+        })
         .collect();
     if let Err(e) = run_hook(&cmd, user, server).await {
         tracing::warn!("post_stop_hook: {e}");

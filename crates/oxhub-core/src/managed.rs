@@ -51,10 +51,22 @@ fn managed_services(hub: &Hub) -> Vec<Managed> {
             Some(Managed {
                 name,
                 command,
-                url: spec.get("url").and_then(Value::as_str).unwrap_or("").to_owned(),
+                url: spec
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
                 environment,
-                cwd: spec.get("cwd").and_then(Value::as_str).unwrap_or("").to_owned(),
-                api_token: spec.get("api_token").and_then(Value::as_str).unwrap_or("").to_owned(),
+                cwd: spec
+                    .get("cwd")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                api_token: spec
+                    .get("api_token")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             })
         })
         .collect()
@@ -86,10 +98,13 @@ impl Hub {
             }
         };
         // The client secret follows the token the service runs with.
-        if let Some(spec) = self.config.hub.services.iter().find(|s| {
-            s.to_json().get("name").and_then(Value::as_str) == Some(svc.name.as_str())
-        }) {
-            self.register_service_client(spec, &svc.name, &token).await?;
+        if let Some(spec) =
+            self.config.hub.services.iter().find(|s| {
+                s.to_json().get("name").and_then(Value::as_str) == Some(svc.name.as_str())
+            })
+        {
+            self.register_service_client(spec, &svc.name, &token)
+                .await?;
         }
         let h = &self.config.hub;
         let mut env: Vec<(String, String)> = Vec::new();
@@ -108,19 +123,30 @@ impl Hub {
         set("JUPYTERHUB_SERVICE_NAME", svc.name.clone());
         set("JUPYTERHUB_API_TOKEN", token.clone());
         set("JPY_API_TOKEN", token);
-        set("JUPYTERHUB_API_URL", format!("{}{}hub/api", self.hub_connect_url(), h.base_url));
+        set(
+            "JUPYTERHUB_API_URL",
+            format!("{}{}hub/api", self.hub_connect_url(), h.base_url),
+        );
         set("JUPYTERHUB_CLIENT_ID", format!("service-{}", svc.name));
         set("JUPYTERHUB_BASE_URL", h.base_url.clone());
         set("JUPYTERHUB_HOST", String::new());
         set("JUPYTERHUB_USER", String::new());
         set("JUPYTERHUB_SERVER_NAME", String::new());
-        set("JUPYTERHUB_OAUTH_CALLBACK_URL", format!("{prefix}oauth_callback"));
+        set(
+            "JUPYTERHUB_OAUTH_CALLBACK_URL",
+            format!("{prefix}oauth_callback"),
+        );
         set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
         set("JUPYTERHUB_OAUTH_SCOPES", access);
         set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
         set(
             "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
-            if h.cookie_host_prefix_enabled { "1" } else { "0" }.into(),
+            if h.cookie_host_prefix_enabled {
+                "1"
+            } else {
+                "0"
+            }
+            .into(),
         );
         if !svc.url.is_empty() {
             set("JUPYTERHUB_SERVICE_URL", svc.url.clone());
@@ -183,7 +209,9 @@ impl Hub {
                 _ = stop.wait_for(|s| *s) => None,
             };
             if let Some(status) = exited {
-                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                let status = status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|e| e.to_string());
                 tracing::error!("Service {} exited ({status}); restarting it", svc.name);
                 if started.elapsed() > Duration::from_secs(60) {
                     backoff = Duration::from_millis(500);
@@ -198,12 +226,19 @@ impl Hub {
 
             if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
                 // SAFETY: signals the process group of the child this task started.
-                unsafe { libc::killpg(pid, libc::SIGTERM); }
+                unsafe {
+                    libc::killpg(pid, libc::SIGTERM);
+                }
             }
-            if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
                 if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
                     // SAFETY: as above.
-                    unsafe { libc::killpg(pid, libc::SIGKILL); }
+                    unsafe {
+                        libc::killpg(pid, libc::SIGKILL);
+                    }
                 }
                 let _ = child.wait().await;
             }
@@ -225,7 +260,11 @@ impl Hub {
         token: &str,
     ) -> Result<(), crate::HubError> {
         let spec = spec.to_json();
-        let text = |k: &str| spec.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+        let text = |k: &str| {
+            spec.get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
         let wants_oauth = text("url").is_some()
             || text("oauth_redirect_uri").is_some()
             || text("oauth_client_id").is_some();
@@ -237,11 +276,17 @@ impl Hub {
             .unwrap_or_else(|| format!("service-{name}"));
         let redirect = text("oauth_redirect_uri")
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("{}services/{name}/oauth_callback", self.config.hub.base_url));
+            .unwrap_or_else(|| {
+                format!("{}services/{name}/oauth_callback", self.config.hub.base_url)
+            });
         let mut scopes: Vec<String> = spec
             .get("oauth_client_allowed_scopes")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         scopes.push(format!("access:services!service={name}"));
         self.store

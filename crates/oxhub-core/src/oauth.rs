@@ -61,7 +61,10 @@ fn add_query(uri: &str, pairs: &[(&str, &str)]) -> String {
         sep = '&';
         out.push_str(k);
         out.push('=');
-        out.push_str(&percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string());
+        out.push_str(
+            &percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
     }
     out
 }
@@ -72,7 +75,9 @@ fn identify_defaults() -> [&'static str; 2] {
 
 fn access_scope(link: &ClientLink) -> Option<String> {
     match link {
-        ClientLink::Server { user, server } => Some(format!("access:servers!server={user}/{server}")),
+        ClientLink::Server { user, server } => {
+            Some(format!("access:servers!server={user}/{server}"))
+        }
         ClientLink::Service(name) => Some(format!("access:services!service={name}")),
         ClientLink::None => None,
     }
@@ -88,7 +93,10 @@ impl Hub {
     }
 
     /// The scopes a request may ask of a client, and what it gets when it asks nothing.
-    fn client_scopes(client: &OAuthClientRow, requested: Option<&[String]>) -> Result<Vec<String>, String> {
+    fn client_scopes(
+        client: &OAuthClientRow,
+        requested: Option<&[String]>,
+    ) -> Result<Vec<String>, String> {
         let mut permitted: Vec<String> = client.allowed_scopes.clone();
         permitted.extend(identify_defaults().iter().map(|s| (*s).to_owned()));
         permitted.extend(access_scope(&client.link));
@@ -156,13 +164,20 @@ impl Hub {
         let scopes = match Self::client_scopes(&client, req.scope.as_deref()) {
             Ok(s) => s,
             Err(why) => {
-                return Ok(redirect(&[("error", "invalid_scope"), ("error_description", &why)]))
+                return Ok(redirect(&[
+                    ("error", "invalid_scope"),
+                    ("error_description", &why),
+                ]))
             }
         };
         let user = who.subject.name().to_owned();
         let allowed = match &client.link {
             ClientLink::Server { user: u, server } => self
-                .require(who, &["access:servers"], Resource::Server { user: u, server })
+                .require(
+                    who,
+                    &["access:servers"],
+                    Resource::Server { user: u, server },
+                )
                 .await
                 .is_ok(),
             ClientLink::Service(name) => self
@@ -178,7 +193,9 @@ impl Hub {
             )));
         }
         if !self.needs_consent(&user, &client, &scopes).await? {
-            let code = self.issue_code(&user, &client, &scopes, session_id, req).await?;
+            let code = self
+                .issue_code(&user, &client, &scopes, session_id, req)
+                .await?;
             return Ok(redirect(&[("code", &code)]));
         }
         Ok(Authorize::Consent {
@@ -205,7 +222,9 @@ impl Hub {
                     return Ok(Authorize::Fatal("Invalid client_id".into()));
                 };
                 let user = who.subject.name().to_owned();
-                let code = self.issue_code(&user, &client, &scopes, session_id, req).await?;
+                let code = self
+                    .issue_code(&user, &client, &scopes, session_id, req)
+                    .await?;
                 let mut pairs = vec![("code", code.as_str())];
                 if let Some(state) = &req.state {
                     pairs.push(("state", state));
@@ -257,12 +276,14 @@ impl Hub {
         session_id: &str,
         req: &AuthorizeRequest,
     ) -> Result<String, HubError> {
-        let code = tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let code =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
         let now = now_ms();
-        let method = req
-            .code_challenge
-            .as_ref()
-            .map(|_| req.code_challenge_method.clone().unwrap_or_else(|| "plain".into()));
+        let method = req.code_challenge.as_ref().map(|_| {
+            req.code_challenge_method
+                .clone()
+                .unwrap_or_else(|| "plain".into())
+        });
         self.store
             .insert_oauth_code(
                 &NewOAuthCode {
@@ -296,13 +317,17 @@ impl Hub {
             }))
         };
         if field("grant_type") != "authorization_code" {
-            return err(400, "unsupported_grant_type", "Only authorization_code is supported");
+            return err(
+                400,
+                "unsupported_grant_type",
+                "Only authorization_code is supported",
+            );
         }
         let client = match self.usable_client(field("client_id")).await? {
             Some(c)
-                if c.secret_hash
-                    .as_deref()
-                    .is_some_and(|h| tokens::same_hash(h, &tokens::hash(field("client_secret")))) =>
+                if c.secret_hash.as_deref().is_some_and(|h| {
+                    tokens::same_hash(h, &tokens::hash(field("client_secret")))
+                }) =>
             {
                 c
             }
@@ -343,7 +368,8 @@ impl Hub {
         } else {
             (self.config.hub.cookie_max_age_days.max(0.0) * 86_400.0) as i64
         };
-        let token = tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let token =
+            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
         self.store
             .insert_token(
                 &oxhub_store::NewToken {

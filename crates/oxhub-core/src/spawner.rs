@@ -30,9 +30,8 @@ fn pids_with_nonce(nonce: &str) -> Vec<u32> {
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
-            })
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
         })
         .collect()
 }
@@ -189,17 +188,38 @@ fn signal_group(pid: u32, signal: i32) {
     }
 }
 
-/// A free TCP port on `ip` (bound and released; the server binds it next).
+/// A free TCP port on `ip` (bound and released; the server binds it next). Ports handed out
+/// in the last minute are not handed out again: under many concurrent spawns the kernel
+/// otherwise returns a port another server has not bound yet.
 pub fn free_port(ip: &str) -> Result<u16, HubError> {
+    use std::collections::VecDeque;
+    use std::time::Instant;
+    static RECENT: Mutex<VecDeque<(Instant, u16)>> = Mutex::new(VecDeque::new());
     let ip = if ip.is_empty() || ip == "0.0.0.0" {
         "127.0.0.1"
     } else {
         ip
     };
-    std::net::TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| HubError::Internal(format!("no free port on {ip}: {e}")))
+    let mut recent = RECENT
+        .lock()
+        .map_err(|_| HubError::Internal("port table poisoned".into()))?;
+    while recent
+        .front()
+        .is_some_and(|(t, _)| t.elapsed() > Duration::from_secs(60))
+    {
+        recent.pop_front();
+    }
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind((ip, 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| HubError::Internal(format!("no free port on {ip}: {e}")))?;
+        if !recent.iter().any(|(_, p)| *p == port) {
+            recent.push_back((Instant::now(), port));
+            return Ok(port);
+        }
+    }
+    Err(HubError::Internal(format!("no fresh free port on {ip}")))
 }
 
 impl LocalProcess {
@@ -309,10 +329,7 @@ impl LocalProcess {
             .kill_on_drop(false)
             .spawn()
             .map_err(|e| {
-                HubError::Invalid(format!(
-                    "cannot run {}: {e}",
-                    crate::error::clip(program)
-                ))
+                HubError::Invalid(format!("cannot run {}: {e}", crate::error::clip(program)))
             })?;
         let pid = child
             .id()

@@ -120,7 +120,8 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
                 &format!("service {}", name.as_str()),
             )
             .await?;
-            hub.register_service_client(service, name.as_str(), token).await?;
+            hub.register_service_client(service, name.as_str(), token)
+                .await?;
         }
     }
 

@@ -58,6 +58,9 @@ mod tests {
         assert_eq!(server_url("/", "a@b", ""), "/user/a@b/");
         assert_eq!(server_url("/x/", "alice", "gpu"), "/x/user/alice/gpu/");
         assert_eq!(server_client_id("a@b", ""), "jupyterhub-user-a%40b");
-        assert_eq!(server_client_id("alice", "gpu"), "jupyterhub-user-alice-gpu");
+        assert_eq!(
+            server_client_id("alice", "gpu"),
+            "jupyterhub-user-alice-gpu"
+        );
     }
 }

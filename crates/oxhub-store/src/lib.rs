@@ -307,7 +307,9 @@ impl Store {
                     if sqlite {
                         // With WAL, NORMAL keeps the database consistent on a crash and syncs
                         // at checkpoints instead of at every commit.
-                        sqlx::query("PRAGMA synchronous=NORMAL").execute(conn).await?;
+                        sqlx::query("PRAGMA synchronous=NORMAL")
+                            .execute(conn)
+                            .await?;
                     }
                     Ok(())
                 })

@@ -94,7 +94,9 @@ impl Store {
     pub async fn upsert_oauth_client(&self, c: &NewOAuthClient<'_>) -> Result<()> {
         let (user, server, service) = match &c.link {
             ClientLink::None => (None, None, None),
-            ClientLink::Server { user, server } => (Some(user.as_str()), Some(server.as_str()), None),
+            ClientLink::Server { user, server } => {
+                (Some(user.as_str()), Some(server.as_str()), None)
+            }
             ClientLink::Service(name) => (None, None, Some(name.as_str())),
         };
         let mut tx = self.write_tx().await?;
@@ -122,17 +124,21 @@ impl Store {
     }
 
     pub async fn oauth_client(&self, identifier: &str) -> Result<Option<OAuthClientRow>> {
-        let row = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE identifier = $1"))
-            .bind(identifier)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE identifier = $1"
+        ))
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(client_row).transpose()
     }
 
     pub async fn oauth_clients(&self) -> Result<Vec<OAuthClientRow>> {
-        let rows = sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY identifier"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY identifier"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(client_row).collect()
     }
 

@@ -85,7 +85,8 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "status": self.status.as_u16(), "message": self.message }));
         let mut resp = (self.status, body).into_response();
         if let Some(s) = self.retry_after {
-            resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
         }
         resp
     }

@@ -33,9 +33,16 @@ fn api_xsrf(hub: &Hub, req: &Request) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    let query = req.uri().query().and_then(|q| session::form_value(q, "_xsrf"));
-    session::check_xsrf(hub, headers, session::presented_xsrf(headers, query.as_deref()))
-        .map_err(|why| ApiError::with_status(http::StatusCode::FORBIDDEN, why))
+    let query = req
+        .uri()
+        .query()
+        .and_then(|q| session::form_value(q, "_xsrf"));
+    session::check_xsrf(
+        hub,
+        headers,
+        session::presented_xsrf(headers, query.as_deref()),
+    )
+    .map_err(|why| ApiError::with_status(http::StatusCode::FORBIDDEN, why))
 }
 
 async fn default_headers(

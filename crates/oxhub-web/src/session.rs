@@ -33,7 +33,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then(|| v.trim_matches('"'))
         })
-        .last()
+        .next_back()
 }
 
 /// Whether the browser reached us over https (directly or through the proxy).
@@ -51,7 +51,14 @@ pub fn is_https(hub: &Hub, headers: &HeaderMap) -> bool {
 }
 
 /// A `Set-Cookie` value.
-pub fn set_cookie(name: &str, value: &str, path: &str, http_only: bool, secure: bool, max_age: Option<i64>) -> String {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    http_only: bool,
+    secure: bool,
+    max_age: Option<i64>,
+) -> String {
     let mut c = format!("{name}={value}; Path={path}");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
@@ -111,12 +118,22 @@ pub fn new_session_id() -> String {
 }
 
 pub fn session_cookie(hub: &Hub, id: &str, secure: bool) -> String {
-    set_cookie(SESSION_COOKIE, id, &hub.config.hub.base_url, true, secure, None)
+    set_cookie(
+        SESSION_COOKIE,
+        id,
+        &hub.config.hub.base_url,
+        true,
+        secure,
+        None,
+    )
 }
 
 /// The XSRF token for a session id.
 pub fn xsrf_token(hub: &Hub, session_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(hub.cookies.sign(XSRF_COOKIE, session_id.as_bytes(), now_s()))
+    URL_SAFE_NO_PAD.encode(
+        hub.cookies
+            .sign(XSRF_COOKIE, session_id.as_bytes(), now_s()),
+    )
 }
 
 /// The `_xsrf` cookie, if it is valid for this session.
@@ -156,7 +173,10 @@ pub fn needs_xsrf(method: &Method, headers: &HeaderMap) -> bool {
 
 /// The token the request presents: header `X-XSRFToken`/`X-CSRFToken`, else `_xsrf` in
 /// the query or form.
-pub fn presented_xsrf<'a>(headers: &'a HeaderMap, query_or_form: Option<&'a str>) -> Option<&'a str> {
+pub fn presented_xsrf<'a>(
+    headers: &'a HeaderMap,
+    query_or_form: Option<&'a str>,
+) -> Option<&'a str> {
     headers
         .get("x-xsrftoken")
         .or_else(|| headers.get("x-csrftoken"))
@@ -165,15 +185,18 @@ pub fn presented_xsrf<'a>(headers: &'a HeaderMap, query_or_form: Option<&'a str>
 }
 
 /// The XSRF check: `Err` with JupyterHub's message when it fails.
-pub fn check_xsrf(hub: &Hub, headers: &HeaderMap, presented: Option<&str>) -> Result<(), &'static str> {
+pub fn check_xsrf(
+    hub: &Hub,
+    headers: &HeaderMap,
+    presented: Option<&str>,
+) -> Result<(), &'static str> {
     let Some(presented) = presented.filter(|p| !p.is_empty()) else {
         return Err("'_xsrf' argument missing from POST");
     };
     let session = session_id(headers).unwrap_or_default();
     match current_xsrf(hub, headers, &session) {
         Some(expected)
-            if !session.is_empty()
-                && subtle_eq(expected.as_bytes(), presented.as_bytes()) =>
+            if !session.is_empty() && subtle_eq(expected.as_bytes(), presented.as_bytes()) =>
         {
             Ok(())
         }
@@ -189,7 +212,10 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `_xsrf` from a query string or urlencoded form.
 pub fn form_value(text: &str, key: &str) -> Option<String> {
-    form_pairs(text).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    form_pairs(text)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 /// The pairs of an urlencoded string (`+` is a space).
@@ -234,10 +260,16 @@ mod tests {
     #[test]
     fn cookies_and_forms_parse() {
         let mut h = HeaderMap::new();
-        h.insert(http::header::COOKIE, "a=1; _xsrf=tok; b=\"2\"".parse().unwrap());
+        h.insert(
+            http::header::COOKIE,
+            "a=1; _xsrf=tok; b=\"2\"".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, "_xsrf"), Some("tok"));
         assert_eq!(cookie(&h, "b"), Some("2"));
         assert_eq!(cookie(&h, "c"), None);
-        assert_eq!(form_value("x=1&_xsrf=a%2Bb+c", "_xsrf").as_deref(), Some("a+b c"));
+        assert_eq!(
+            form_value("x=1&_xsrf=a%2Bb+c", "_xsrf").as_deref(),
+            Some("a+b c")
+        );
     }
 }

@@ -150,7 +150,10 @@ impl Proxy for ChpClient {
     fn delete_route<'a>(&'a self, routespec: &'a str) -> BoxFuture<'a, Result<(), ProxyError>> {
         Box::pin(async move {
             // A route that is already gone is what was asked for.
-            match self.call(http::Method::DELETE, &routespec_path(routespec), None).await {
+            match self
+                .call(http::Method::DELETE, &routespec_path(routespec), None)
+                .await
+            {
                 Err(ProxyError::Refused { status: 404, .. }) => Ok(()),
                 other => other.map(|_| ()),
             }

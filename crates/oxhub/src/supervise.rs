@@ -21,7 +21,9 @@ fn host_port(url: &str, default_port: u16) -> Option<(String, u16)> {
     let authority = rest.split('/').next()?;
     if let Some(v6) = authority.strip_prefix('[') {
         let (host, port) = v6.split_once(']')?;
-        let port = port.strip_prefix(':').map_or(Some(default_port), |p| p.parse().ok())?;
+        let port = port
+            .strip_prefix(':')
+            .map_or(Some(default_port), |p| p.parse().ok())?;
         return Some((host.to_owned(), port));
     }
     match authority.rsplit_once(':') {
@@ -31,30 +33,44 @@ fn host_port(url: &str, default_port: u16) -> Option<(String, u16)> {
 }
 
 impl ProxyChild {
-    pub async fn start(hub: &Arc<Hub>, api_url: &str, token: &str, hub_url: &str) -> Result<Arc<ProxyChild>, String> {
+    pub async fn start(
+        hub: &Arc<Hub>,
+        api_url: &str,
+        token: &str,
+        hub_url: &str,
+    ) -> Result<Arc<ProxyChild>, String> {
         let proxy = hub.proxy.as_deref().ok_or("no proxy client")?;
         let h = &hub.config.hub;
-        let (api_ip, api_port) = host_port(api_url, 8001).ok_or_else(|| format!("cannot parse the proxy api_url {api_url:?}"))?;
+        let (api_ip, api_port) = host_port(api_url, 8001)
+            .ok_or_else(|| format!("cannot parse the proxy api_url {api_url:?}"))?;
         // `ip`/`port` win when set (JupyterHub derives bind_url from them); else bind_url.
         let (ip, port) = if !h.ip.is_empty() || h.port != 8000 || h.bind_url.is_empty() {
             (h.ip.clone(), h.port)
         } else {
-            host_port(&h.bind_url, 8000).ok_or_else(|| format!("cannot parse bind_url {:?}", h.bind_url))?
+            host_port(&h.bind_url, 8000)
+                .ok_or_else(|| format!("cannot parse bind_url {:?}", h.bind_url))?
         };
         let command = &hub.config.proxy.command;
         let (program, mut args) = if command.is_empty() || command == &["configurable-http-proxy"] {
-            let me = std::env::current_exe().map_err(|e| format!("cannot find the oxhub binary: {e}"))?;
+            let me = std::env::current_exe()
+                .map_err(|e| format!("cannot find the oxhub binary: {e}"))?;
             (me.display().to_string(), vec!["proxy".to_owned()])
         } else {
             (command[0].clone(), command[1..].to_vec())
         };
         args.extend([
-            "--ip".into(), ip.clone(),
-            "--port".into(), port.to_string(),
-            "--api-ip".into(), api_ip,
-            "--api-port".into(), api_port.to_string(),
-            "--default-target".into(), hub_url.to_owned(),
-            "--error-target".into(), format!("{hub_url}{}hub/error", h.base_url),
+            "--ip".into(),
+            ip.clone(),
+            "--port".into(),
+            port.to_string(),
+            "--api-ip".into(),
+            api_ip,
+            "--api-port".into(),
+            api_port.to_string(),
+            "--default-target".into(),
+            hub_url.to_owned(),
+            "--error-target".into(),
+            format!("{hub_url}{}hub/error", h.base_url),
         ]);
         if !hub.config.proxy.pid_file.is_empty() {
             args.extend(["--pid-file".into(), hub.config.proxy.pid_file.clone()]);
@@ -88,7 +104,10 @@ impl ProxyChild {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tracing::info!("Proxy started; public on {}:{port}, API at {api_url}", if ip.is_empty() { "*" } else { &ip });
+        tracing::info!(
+            "Proxy started; public on {}:{port}, API at {api_url}",
+            if ip.is_empty() { "*" } else { &ip }
+        );
         Ok(Arc::new(me))
     }
 
@@ -156,7 +175,10 @@ impl ProxyChild {
                 libc::kill(pid, libc::SIGTERM);
             }
         }
-        if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
             let _ = child.kill().await;
         }
     }

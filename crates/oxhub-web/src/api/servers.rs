@@ -154,7 +154,15 @@ pub(super) async fn start_server(
     let server = default_server(server);
     let who = identity(&hub, &headers).await?;
     let (display, options) = server_request(json_body(&body)?)?;
-    if !server.is_empty() && display.is_some() && hub.store.server(&name, &server).await.map_err(HubError::from)?.is_none() {
+    if !server.is_empty()
+        && display.is_some()
+        && hub
+            .store
+            .server(&name, &server)
+            .await
+            .map_err(HubError::from)?
+            .is_none()
+    {
         hub.create_named_server(&who, &name, &server, display, options.clone())
             .await?;
     }
@@ -198,31 +206,56 @@ pub(super) async fn progress(
         .is_some_and(|o| o.get("failed") == Some(&Value::Bool(true)));
     let stream: futures_util::stream::BoxStream<'static, Result<String, std::convert::Infallible>> =
         match tracker {
-            _ if row.ready && row.pending.is_none() => Box::pin(futures_util::stream::iter([Ok(format!("data: {ready_event}\n\n"))])),
+            _ if row.ready && row.pending.is_none() => Box::pin(futures_util::stream::iter([Ok(
+                format!("data: {ready_event}\n\n"),
+            )])),
             // A spawn in flight, or the latest one's failure: its events, live.
             Some(p) if row.pending.as_deref() == Some("spawn") || failed => {
-                Box::pin(futures_util::stream::unfold((p, 0usize, None::<tokio::sync::watch::Receiver<usize>>, false), |(p, next, rx, done)| async move {
-                    if done {
-                        return None;
-                    }
-                    let mut rx = rx.unwrap_or_else(|| p.subscribe());
-                    loop {
-                        let events = p.events_from(next);
-                        if !events.is_empty() {
-                            let n = next + events.len();
-                            let finished = p.finished() && p.events_from(n).is_empty();
-                            let text: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
-                            return Some((Ok(text), (p, n, Some(rx), finished)));
+                Box::pin(futures_util::stream::unfold(
+                    (
+                        p,
+                        0usize,
+                        None::<tokio::sync::watch::Receiver<usize>>,
+                        false,
+                    ),
+                    |(p, next, rx, done)| async move {
+                        if done {
+                            return None;
                         }
-                        match tokio::time::timeout(std::time::Duration::from_secs(8), rx.changed()).await {
-                            Ok(Ok(())) => continue,
-                            Ok(Err(_)) => return None,
-                            Err(_) => return Some((Ok("\n\n".to_owned()), (p, next, Some(rx), false))),
+                        let mut rx = rx.unwrap_or_else(|| p.subscribe());
+                        loop {
+                            let events = p.events_from(next);
+                            if !events.is_empty() {
+                                let n = next + events.len();
+                                let finished = p.finished() && p.events_from(n).is_empty();
+                                let text: String =
+                                    events.iter().map(|e| format!("data: {e}\n\n")).collect();
+                                return Some((Ok(text), (p, n, Some(rx), finished)));
+                            }
+                            match tokio::time::timeout(
+                                std::time::Duration::from_secs(8),
+                                rx.changed(),
+                            )
+                            .await
+                            {
+                                Ok(Ok(())) => continue,
+                                Ok(Err(_)) => return None,
+                                Err(_) => {
+                                    return Some((
+                                        Ok("\n\n".to_owned()),
+                                        (p, next, Some(rx), false),
+                                    ))
+                                }
+                            }
                         }
-                    }
-                }))
+                    },
+                ))
             }
-            _ => return Err(ApiError::bad_request(format!("{name}'s server is not starting"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "{name}'s server is not starting"
+                )))
+            }
         };
     Ok((
         [

@@ -35,8 +35,14 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/logout", get(logout))
         .route("/hub/home", get(home))
         .route("/hub/spawn", get(spawn_own).post(spawn_own_post))
-        .route("/hub/spawn/{user}", get(spawn_default).post(spawn_default_post))
-        .route("/hub/spawn/{user}/{server}", get(spawn_named).post(spawn_named_post))
+        .route(
+            "/hub/spawn/{user}",
+            get(spawn_default).post(spawn_default_post),
+        )
+        .route(
+            "/hub/spawn/{user}/{server}",
+            get(spawn_named).post(spawn_named_post),
+        )
         .route("/hub/spawn-pending/{user}", get(pending_default))
         .route("/hub/spawn-pending/{user}/{server}", get(pending_named))
         .route("/hub/user/{user}", axum::routing::any(user_url))
@@ -92,7 +98,12 @@ fn encode(s: &str) -> String {
 }
 
 /// The logged-in user, else a redirect to the login page (GET) or 403 (other methods).
-async fn login_required(hub: &Hub, headers: &HeaderMap, method: &Method, uri: &http::Uri) -> Result<(Identity, String), Response> {
+async fn login_required(
+    hub: &Hub,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &http::Uri,
+) -> Result<(Identity, String), Response> {
     if let Some(who) = cookie_identity(hub, headers).await {
         if let Subject::User { name, .. } = &who.subject {
             let name = name.clone();
@@ -102,9 +113,18 @@ async fn login_required(hub: &Hub, headers: &HeaderMap, method: &Method, uri: &h
     let ctx = Ctx::of(hub);
     if matches!(*method, Method::GET | Method::HEAD) {
         let target = uri.path_and_query().map_or("/", |p| p.as_str());
-        Err(redirect(&format!("{}?next={}", ctx.hub("login"), encode(target))))
+        Err(redirect(&format!(
+            "{}?next={}",
+            ctx.hub("login"),
+            encode(target)
+        )))
     } else {
-        Err(error_page(&ctx.base, None, StatusCode::FORBIDDEN, "Login required"))
+        Err(error_page(
+            &ctx.base,
+            None,
+            StatusCode::FORBIDDEN,
+            "Login required",
+        ))
     }
 }
 
@@ -126,7 +146,10 @@ fn ensure_xsrf(hub: &Hub, headers: &HeaderMap, session: &str) -> (String, Option
         return (t.to_owned(), None);
     }
     let token = xsrf_token(hub, session);
-    let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok()).unwrap_or("navigate");
+    let mode = headers
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("navigate");
     let cookie = (mode == "navigate").then(|| xsrf_cookie(hub, &token, is_https(hub, headers)));
     (token, cookie)
 }
@@ -166,7 +189,11 @@ async fn add_slash(State(hub): S, OriginalUri(uri): OriginalUri) -> Response {
         to.push_str(q);
     }
     let _ = hub;
-    (StatusCode::MOVED_PERMANENTLY, [(http::header::LOCATION, to)]).into_response()
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(http::header::LOCATION, to)],
+    )
+        .into_response()
 }
 
 async fn hub_root(State(hub): S, headers: HeaderMap) -> Response {
@@ -175,7 +202,11 @@ async fn hub_root(State(hub): S, headers: HeaderMap) -> Response {
         Some(who) if matches!(who.subject, Subject::User { .. }) => {
             redirect(&default_next(&hub, who.subject.name()).await)
         }
-        _ => redirect(&format!("{}?next={}", ctx.hub("login"), encode(&ctx.hub("")))),
+        _ => redirect(&format!(
+            "{}?next={}",
+            ctx.hub("login"),
+            encode(&ctx.hub(""))
+        )),
     }
 }
 
@@ -186,10 +217,14 @@ async fn fallback(State(hub): S, OriginalUri(uri): OriginalUri, headers: HeaderM
     let path = uri.path();
     let hub_prefix = ctx.hub("");
     if path.starts_with(&hub_prefix) || format!("{path}/") == hub_prefix {
-        let user = cookie_identity(&hub, &headers).await.map(|w| w.subject.name().to_owned());
+        let user = cookie_identity(&hub, &headers)
+            .await
+            .map(|w| w.subject.name().to_owned());
         return error_page(&ctx.base, user.as_deref(), StatusCode::NOT_FOUND, "");
     }
-    let rest = path.strip_prefix(&ctx.base).unwrap_or(path.trim_start_matches('/'));
+    let rest = path
+        .strip_prefix(&ctx.base)
+        .unwrap_or(path.trim_start_matches('/'));
     let mut to = ctx.hub(rest);
     if let Some(q) = uri.query() {
         to.push('?');
@@ -205,7 +240,8 @@ async fn proxy_error(State(hub): S, Path(code): Path<String>) -> Response {
         .and_then(|c| StatusCode::from_u16(c).ok())
         .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let message = if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::BAD_GATEWAY {
+    let message = if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::BAD_GATEWAY
+    {
         "Your server appears to be down. Try restarting it from the hub."
     } else {
         ""
@@ -215,7 +251,14 @@ async fn proxy_error(State(hub): S, Path(code): Path<String>) -> Response {
 
 // ---- login and logout ----
 
-fn login_page(hub: &Hub, headers: &HeaderMap, uri: &http::Uri, status: StatusCode, username: &str, error: Option<&str>) -> Response {
+fn login_page(
+    hub: &Hub,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
     let ctx = Ctx::of(hub);
     let (session, session_cookie) = ensure_session(hub, headers);
     let (xsrf, xsrf_cookie) = if session_cookie.is_some() {
@@ -242,7 +285,10 @@ fn login_page(hub: &Hub, headers: &HeaderMap, uri: &http::Uri, status: StatusCod
             "login_error": error,
         }),
     );
-    with_cookies(resp, session_cookie.into_iter().chain(xsrf_cookie).collect())
+    with_cookies(
+        resp,
+        session_cookie.into_iter().chain(xsrf_cookie).collect(),
+    )
 }
 
 async fn login_form(State(hub): S, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Response {
@@ -255,11 +301,20 @@ async fn login_form(State(hub): S, headers: HeaderMap, OriginalUri(uri): Origina
     login_page(&hub, &headers, &uri, StatusCode::OK, "", None)
 }
 
-async fn login_submit(State(hub): S, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+async fn login_submit(
+    State(hub): S,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let ctx = Ctx::of(&hub);
     let form = String::from_utf8_lossy(&body).into_owned();
     let presented = form_value(&form, "_xsrf");
-    if let Err(why) = check_xsrf(&hub, &headers, presented_xsrf(&headers, presented.as_deref())) {
+    if let Err(why) = check_xsrf(
+        &hub,
+        &headers,
+        presented_xsrf(&headers, presented.as_deref()),
+    ) {
         return error_page(&ctx.base, None, StatusCode::FORBIDDEN, why);
     }
     let username = form_value(&form, "username").unwrap_or_default();
@@ -272,7 +327,10 @@ async fn login_submit(State(hub): S, headers: HeaderMap, OriginalUri(uri): Origi
             let next = query_value(&uri, "next");
             let to = next_or_default(&hub, &headers, next.as_deref(), &login.user).await;
             let secure = is_https(&hub, &headers);
-            with_cookies(redirect(&to), vec![login_cookie(&hub, &login.token, secure)])
+            with_cookies(
+                redirect(&to),
+                vec![login_cookie(&hub, &login.token, secure)],
+            )
         }
         Ok(Err(_refused)) => login_page(
             &hub,
@@ -284,7 +342,12 @@ async fn login_submit(State(hub): S, headers: HeaderMap, OriginalUri(uri): Origi
         ),
         Err(e) => {
             tracing::error!("login: {e}");
-            error_page(&ctx.base, None, StatusCode::INTERNAL_SERVER_ERROR, "Login failed")
+            error_page(
+                &ctx.base,
+                None,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Login failed",
+            )
         }
     }
 }
@@ -324,7 +387,12 @@ async fn logout(State(hub): S, headers: HeaderMap) -> Response {
 
 // ---- home ----
 
-async fn home(State(hub): S, headers: HeaderMap, method: Method, OriginalUri(uri): OriginalUri) -> Response {
+async fn home(
+    State(hub): S,
+    headers: HeaderMap,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let (_who, user) = match login_required(&hub, &headers, &method, &uri).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -341,8 +409,16 @@ async fn home(State(hub): S, headers: HeaderMap, method: Method, OriginalUri(uri
             "last_activity": s.last_activity.map(oxhub_core::clock::isoformat),
         })
     };
-    let default = servers.iter().find(|s| s.name.is_empty()).map(&view).unwrap_or_else(|| json!({"active": false}));
-    let named: Vec<Value> = servers.iter().filter(|s| !s.name.is_empty()).map(view).collect();
+    let default = servers
+        .iter()
+        .find(|s| s.name.is_empty())
+        .map(&view)
+        .unwrap_or_else(|| json!({"active": false}));
+    let named: Vec<Value> = servers
+        .iter()
+        .filter(|s| !s.name.is_empty())
+        .map(view)
+        .collect();
     let session = session_id(&headers).unwrap_or_default();
     let (xsrf, cookie) = ensure_xsrf(&hub, &headers, &session);
     let resp = render(
@@ -366,19 +442,60 @@ async fn home(State(hub): S, headers: HeaderMap, method: Method, OriginalUri(uri
 async fn spawn_own(state: S, headers: HeaderMap, method: Method, uri: OriginalUri) -> Response {
     spawn_page(state, headers, method, uri, None, String::new(), None).await
 }
-async fn spawn_own_post(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, body: Bytes) -> Response {
+async fn spawn_own_post(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    body: Bytes,
+) -> Response {
     spawn_page(state, headers, method, uri, None, String::new(), Some(body)).await
 }
-async fn spawn_default(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path(user): Path<String>) -> Response {
+async fn spawn_default(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path(user): Path<String>,
+) -> Response {
     spawn_page(state, headers, method, uri, Some(user), String::new(), None).await
 }
-async fn spawn_default_post(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path(user): Path<String>, body: Bytes) -> Response {
-    spawn_page(state, headers, method, uri, Some(user), String::new(), Some(body)).await
+async fn spawn_default_post(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    spawn_page(
+        state,
+        headers,
+        method,
+        uri,
+        Some(user),
+        String::new(),
+        Some(body),
+    )
+    .await
 }
-async fn spawn_named(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path((user, server)): Path<(String, String)>) -> Response {
+async fn spawn_named(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path((user, server)): Path<(String, String)>,
+) -> Response {
     spawn_page(state, headers, method, uri, Some(user), server, None).await
 }
-async fn spawn_named_post(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path((user, server)): Path<(String, String)>, body: Bytes) -> Response {
+async fn spawn_named_post(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path((user, server)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     spawn_page(state, headers, method, uri, Some(user), server, Some(body)).await
 }
 
@@ -390,8 +507,12 @@ fn options_from(pairs: &[(String, String)], prefix: &str) -> Option<Value> {
         if k == "_xsrf" || k == "next" {
             continue;
         }
-        let Some(key) = k.strip_prefix(prefix) else { continue };
-        let entry = map.entry(key.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+        let Some(key) = k.strip_prefix(prefix) else {
+            continue;
+        };
+        let entry = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = entry {
             list.push(Value::String(v.clone()));
         }
@@ -414,9 +535,24 @@ async fn spawn_page(
     };
     let ctx = Ctx::of(&hub);
     let user = target.unwrap_or_else(|| me.clone());
-    let fail = |status: StatusCode, message: &str| error_page(&ctx.base, Some(&me), status, message);
-    if hub.require(&who, &["servers"], Resource::Server { user: &user, server: &server }).await.is_err() {
-        return fail(StatusCode::FORBIDDEN, &format!("You do not have permission to start {user}'s server"));
+    let fail =
+        |status: StatusCode, message: &str| error_page(&ctx.base, Some(&me), status, message);
+    if hub
+        .require(
+            &who,
+            &["servers"],
+            Resource::Server {
+                user: &user,
+                server: &server,
+            },
+        )
+        .await
+        .is_err()
+    {
+        return fail(
+            StatusCode::FORBIDDEN,
+            &format!("You do not have permission to start {user}'s server"),
+        );
     }
     if !server.is_empty() && !hub.config.hub.allow_named_servers {
         return fail(StatusCode::BAD_REQUEST, "Named servers are not enabled.");
@@ -457,7 +593,11 @@ async fn spawn_page(
         Some(body) => {
             let form = String::from_utf8_lossy(body).into_owned();
             let presented = form_value(&form, "_xsrf");
-            if let Err(why) = check_xsrf(&hub, &headers, presented_xsrf(&headers, presented.as_deref())) {
+            if let Err(why) = check_xsrf(
+                &hub,
+                &headers,
+                presented_xsrf(&headers, presented.as_deref()),
+            ) {
                 return fail(StatusCode::FORBIDDEN, why);
             }
             Some(options_from(&form_pairs(&form), "").unwrap_or_else(|| json!({})))
@@ -493,10 +633,22 @@ async fn spawn_page(
     }
 }
 
-async fn pending_default(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path(user): Path<String>) -> Response {
+async fn pending_default(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path(user): Path<String>,
+) -> Response {
     spawn_pending(state, headers, method, uri, user, String::new()).await
 }
-async fn pending_named(state: S, headers: HeaderMap, method: Method, uri: OriginalUri, Path((user, server)): Path<(String, String)>) -> Response {
+async fn pending_named(
+    state: S,
+    headers: HeaderMap,
+    method: Method,
+    uri: OriginalUri,
+    Path((user, server)): Path<(String, String)>,
+) -> Response {
     spawn_pending(state, headers, method, uri, user, server).await
 }
 
@@ -513,11 +665,28 @@ async fn spawn_pending(
         Err(r) => return r,
     };
     let ctx = Ctx::of(&hub);
-    if hub.require(&who, &["servers"], Resource::Server { user: &user, server: &server }).await.is_err() {
-        return error_page(&ctx.base, Some(&me), StatusCode::NOT_FOUND, "No such server");
+    if hub
+        .require(
+            &who,
+            &["servers"],
+            Resource::Server {
+                user: &user,
+                server: &server,
+            },
+        )
+        .await
+        .is_err()
+    {
+        return error_page(
+            &ctx.base,
+            Some(&me),
+            StatusCode::NOT_FOUND,
+            "No such server",
+        );
     }
     let row = hub.store.server(&user, &server).await.ok().flatten();
-    let next = query_value(&uri, "next").and_then(|n| safe_next(&n, &hub.config.hub.public_url, &headers));
+    let next =
+        query_value(&uri, "next").and_then(|n| safe_next(&n, &hub.config.hub.public_url, &headers));
     let server_path = server_url(&ctx.base, &user, &server);
     let spawn_url = {
         let mut u = format!("{}spawn/{}", ctx.hub(""), path_segment(&user));
@@ -536,9 +705,18 @@ async fn spawn_pending(
             let session = session_id(&headers).unwrap_or_default();
             let (xsrf, cookie) = ensure_xsrf(&hub, &headers, &session);
             let api = if server.is_empty() {
-                format!("{}api/users/{}/server/progress", ctx.hub(""), path_segment(&user))
+                format!(
+                    "{}api/users/{}/server/progress",
+                    ctx.hub(""),
+                    path_segment(&user)
+                )
             } else {
-                format!("{}api/users/{}/servers/{}/progress", ctx.hub(""), path_segment(&user), path_segment(&server))
+                format!(
+                    "{}api/users/{}/servers/{}/progress",
+                    ctx.hub(""),
+                    path_segment(&user),
+                    path_segment(&server)
+                )
             };
             let resp = render(
                 StatusCode::OK,
@@ -557,7 +735,11 @@ async fn spawn_pending(
         .and_then(|p| p.outcome())
         .filter(|o| o.get("failed") == Some(&Value::Bool(true)))
         .and_then(|o| o.get("message").and_then(Value::as_str).map(str::to_owned));
-    let status = if failure.is_some() { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    let status = if failure.is_some() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
     render(
         status,
         "not_running.html",
@@ -590,7 +772,8 @@ async fn user_url(
             let w = cookie_identity(&hub, &headers).await;
             if w.is_some() && needs_xsrf(&method, &headers) {
                 let q = query_value(&uri, "_xsrf");
-                if let Err(why) = check_xsrf(&hub, &headers, presented_xsrf(&headers, q.as_deref())) {
+                if let Err(why) = check_xsrf(&hub, &headers, presented_xsrf(&headers, q.as_deref()))
+                {
                     return error_page(&ctx.base, None, StatusCode::FORBIDDEN, why);
                 }
             }
@@ -615,18 +798,45 @@ async fn user_url(
         String::new()
     };
     let me = who.subject.name().to_owned();
-    if hub.require(&who, &["access:servers"], Resource::Server { user: &user, server: &server }).await.is_err() {
+    if hub
+        .require(
+            &who,
+            &["access:servers"],
+            Resource::Server {
+                user: &user,
+                server: &server,
+            },
+        )
+        .await
+        .is_err()
+    {
         return error_page(&ctx.base, Some(&me), StatusCode::NOT_FOUND, "");
     }
     let row = hub.store.server(&user, &server).await.ok().flatten();
-    let full_path = uri.path().strip_prefix(&ctx.hub("")).map(|p| format!("{}{p}", ctx.base)).unwrap_or_default();
+    let full_path = uri
+        .path()
+        .strip_prefix(&ctx.hub(""))
+        .map(|p| format!("{}{p}", ctx.base))
+        .unwrap_or_default();
     match &row {
         Some(r) if r.ready && r.pending.is_none() && method == Method::GET => {
-            let n: u32 = query_value(&uri, "redirects").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let n: u32 = query_value(&uri, "redirects")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             if n >= 4 {
-                return error_page(&ctx.base, Some(&me), StatusCode::INTERNAL_SERVER_ERROR, "Redirect loop detected.");
+                return error_page(
+                    &ctx.base,
+                    Some(&me),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Redirect loop detected.",
+                );
             }
-            tokio::time::sleep(std::time::Duration::from_millis(if n == 0 { 0 } else { 250u64 << n })).await;
+            tokio::time::sleep(std::time::Duration::from_millis(if n == 0 {
+                0
+            } else {
+                250u64 << n
+            }))
+            .await;
             let mut pairs: Vec<String> = uri
                 .query()
                 .unwrap_or("")
@@ -643,7 +853,10 @@ async fn user_url(
                 to.push('/');
                 to.push_str(&path_segment(&server));
             }
-            to.push_str(&format!("?next={}", encode(uri.path_and_query().map_or("", |p| p.as_str()))));
+            to.push_str(&format!(
+                "?next={}",
+                encode(uri.path_and_query().map_or("", |p| p.as_str()))
+            ));
             return (StatusCode::SEE_OTHER, [(http::header::LOCATION, to)]).into_response();
         }
         _ => {}
@@ -665,8 +878,14 @@ async fn user_url(
             .is_some_and(|a| a.starts_with("application/json"))
         || method != Method::GET;
     if wants_json {
-        let message = format!("JupyterHub server no longer running at {full_path}. Restart the server at {spawn}");
-        return (status, Json(json!({"status": status.as_u16(), "message": message}))).into_response();
+        let message = format!(
+            "JupyterHub server no longer running at {full_path}. Restart the server at {spawn}"
+        );
+        return (
+            status,
+            Json(json!({"status": status.as_u16(), "message": message})),
+        )
+            .into_response();
     }
     render(
         status,
@@ -695,7 +914,12 @@ async fn user_redirect(
         target.push('?');
         target.push_str(q);
     }
-    redirect(&format!("{}spawn/{}?next={}", ctx.hub(""), path_segment(&me), encode(&target)))
+    redirect(&format!(
+        "{}spawn/{}?next={}",
+        ctx.hub(""),
+        path_segment(&me),
+        encode(&target)
+    ))
 }
 
 // ---- OAuth ----
@@ -718,8 +942,13 @@ fn authorize_answer(hub: &Hub, me: &str, xsrf: &str, outcome: Authorize) -> Resp
     match outcome {
         Authorize::Redirect(to) => redirect(&to),
         Authorize::Fatal(message) => error_page(base, Some(me), StatusCode::BAD_REQUEST, &message),
-        Authorize::Forbidden(message) => error_page(base, Some(me), StatusCode::FORBIDDEN, &message),
-        Authorize::Consent { description, scopes } => render(
+        Authorize::Forbidden(message) => {
+            error_page(base, Some(me), StatusCode::FORBIDDEN, &message)
+        }
+        Authorize::Consent {
+            description,
+            scopes,
+        } => render(
             StatusCode::OK,
             "oauth.html",
             json!({ "base_url": base, "user": me, "xsrf": xsrf, "description": description, "scopes": scopes }),
@@ -728,7 +957,12 @@ fn authorize_answer(hub: &Hub, me: &str, xsrf: &str, outcome: Authorize) -> Resp
 }
 
 /// `GET /hub/api/oauth2/authorize` (an HTML endpoint despite its path).
-pub async fn authorize(State(hub): S, headers: HeaderMap, method: Method, OriginalUri(uri): OriginalUri) -> Response {
+pub async fn authorize(
+    State(hub): S,
+    headers: HeaderMap,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let (who, me) = match login_required(&hub, &headers, &method, &uri).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -740,22 +974,45 @@ pub async fn authorize(State(hub): S, headers: HeaderMap, method: Method, Origin
         Ok(outcome) => authorize_answer(&hub, &me, &xsrf, outcome),
         Err(e) => {
             tracing::error!("authorize: {e}");
-            error_page(&hub.config.hub.base_url, Some(&me), StatusCode::INTERNAL_SERVER_ERROR, "")
+            error_page(
+                &hub.config.hub.base_url,
+                Some(&me),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+            )
         }
     };
-    with_cookies(resp, session_cookie.into_iter().chain(xsrf_cookie).collect())
+    with_cookies(
+        resp,
+        session_cookie.into_iter().chain(xsrf_cookie).collect(),
+    )
 }
 
 /// `POST /hub/api/oauth2/authorize`: the consent form.
-pub async fn authorize_post(State(hub): S, headers: HeaderMap, method: Method, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+pub async fn authorize_post(
+    State(hub): S,
+    headers: HeaderMap,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let (who, me) = match login_required(&hub, &headers, &method, &uri).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let form = String::from_utf8_lossy(&body).into_owned();
     let presented = form_value(&form, "_xsrf");
-    if let Err(why) = check_xsrf(&hub, &headers, presented_xsrf(&headers, presented.as_deref())) {
-        return error_page(&hub.config.hub.base_url, Some(&me), StatusCode::FORBIDDEN, why);
+    if let Err(why) = check_xsrf(
+        &hub,
+        &headers,
+        presented_xsrf(&headers, presented.as_deref()),
+    ) {
+        return error_page(
+            &hub.config.hub.base_url,
+            Some(&me),
+            StatusCode::FORBIDDEN,
+            why,
+        );
     }
     let scopes: Vec<String> = form_pairs(&form)
         .into_iter()
@@ -768,7 +1025,12 @@ pub async fn authorize_post(State(hub): S, headers: HeaderMap, method: Method, O
         Ok(outcome) => authorize_answer(&hub, &me, presented.as_deref().unwrap_or(""), outcome),
         Err(e) => {
             tracing::error!("authorize: {e}");
-            error_page(&hub.config.hub.base_url, Some(&me), StatusCode::INTERNAL_SERVER_ERROR, "")
+            error_page(
+                &hub.config.hub.base_url,
+                Some(&me),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+            )
         }
     }
 }
@@ -776,7 +1038,9 @@ pub async fn authorize_post(State(hub): S, headers: HeaderMap, method: Method, O
 /// `POST /hub/api/oauth2/token`: a code for a token (client secret in the form body).
 pub async fn token(State(hub): S, body: Bytes) -> Response {
     let form: std::collections::HashMap<String, String> =
-        form_pairs(&String::from_utf8_lossy(&body)).into_iter().collect();
+        form_pairs(&String::from_utf8_lossy(&body))
+            .into_iter()
+            .collect();
     let no_store = [
         (http::header::CACHE_CONTROL, "no-store"),
         (http::header::PRAGMA, "no-cache"),
@@ -785,7 +1049,12 @@ pub async fn token(State(hub): S, body: Bytes) -> Response {
         Ok(Ok(answer)) => (StatusCode::OK, no_store, Json(answer)).into_response(),
         Ok(Err(e)) => {
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, no_store, Json(json!({"error": e.error, "error_description": e.description}))).into_response()
+            (
+                status,
+                no_store,
+                Json(json!({"error": e.error, "error_description": e.description})),
+            )
+                .into_response()
         }
         Err(e) => crate::ApiError::from(e).into_response(),
     }

@@ -43,9 +43,13 @@ pub fn safe_next(next: &str, public_url: &str, headers: &HeaderMap) -> Option<St
             break;
         }
     }
-    let has_netloc = next.starts_with("//") || next.split('/').next().is_some_and(|s| s.contains(':'));
+    let has_netloc =
+        next.starts_with("//") || next.split('/').next().is_some_and(|s| s.contains(':'));
     if has_netloc || !next.starts_with('/') || next.chars().any(char::is_control) {
-        tracing::warn!("Disallowing redirect outside JupyterHub: {}", oxhub_core::error::clip(&next));
+        tracing::warn!(
+            "Disallowing redirect outside JupyterHub: {}",
+            oxhub_core::error::clip(&next)
+        );
         return None;
     }
     Some(next)
@@ -64,22 +68,50 @@ mod tests {
     #[test]
     fn only_paths_on_this_hub() {
         let h = headers();
-        assert_eq!(safe_next("/user/alice/lab", "", &h).as_deref(), Some("/user/alice/lab"));
-        assert_eq!(safe_next("/hub/home?x=1#f", "", &h).as_deref(), Some("/hub/home?x=1#f"));
-        assert_eq!(safe_next("http://hub.example.org/hub/home", "", &h).as_deref(), Some("/hub/home"));
-        assert_eq!(safe_next("//hub.example.org/x", "", &h).as_deref(), Some("/x"));
+        assert_eq!(
+            safe_next("/user/alice/lab", "", &h).as_deref(),
+            Some("/user/alice/lab")
+        );
+        assert_eq!(
+            safe_next("/hub/home?x=1#f", "", &h).as_deref(),
+            Some("/hub/home?x=1#f")
+        );
+        assert_eq!(
+            safe_next("http://hub.example.org/hub/home", "", &h).as_deref(),
+            Some("/hub/home")
+        );
+        assert_eq!(
+            safe_next("//hub.example.org/x", "", &h).as_deref(),
+            Some("/x")
+        );
         assert_eq!(safe_next("https://hub.example.org/x", "", &h), None);
         for bad in [
-            "https://evil.example", "//evil.example/x", "///evil.example/x", "/\\evil.example",
-            "\\\\evil.example", "javascript:alert(1)", "evil", "http://hub.example.org.evil.example/",
+            "https://evil.example",
+            "//evil.example/x",
+            "///evil.example/x",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "evil",
+            "http://hub.example.org.evil.example/",
             "/\n/evil.example",
         ] {
             let got = safe_next(bad, "", &h);
-            assert!(got.as_deref().is_none_or(|p| p.starts_with('/') && !p.starts_with("//")), "{bad} -> {got:?}");
+            assert!(
+                got.as_deref()
+                    .is_none_or(|p| p.starts_with('/') && !p.starts_with("//")),
+                "{bad} -> {got:?}"
+            );
             if let Some(p) = got {
-                assert!(!p.starts_with("//") && !p.starts_with("/\\"), "{bad} -> {p}");
+                assert!(
+                    !p.starts_with("//") && !p.starts_with("/\\"),
+                    "{bad} -> {p}"
+                );
             }
         }
-        assert_eq!(safe_next("/\\evil.example", "", &h).as_deref(), Some("/%5Cevil.example"));
+        assert_eq!(
+            safe_next("/\\evil.example", "", &h).as_deref(),
+            Some("/%5Cevil.example")
+        );
     }
 }

@@ -11,8 +11,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("spawn.html", include_str!("../../templates/spawn.html")),
-    ("spawn_pending.html", include_str!("../../templates/spawn_pending.html")),
-    ("not_running.html", include_str!("../../templates/not_running.html")),
+    (
+        "spawn_pending.html",
+        include_str!("../../templates/spawn_pending.html"),
+    ),
+    (
+        "not_running.html",
+        include_str!("../../templates/not_running.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     ("oauth.html", include_str!("../../templates/oauth.html")),
 ];
@@ -45,14 +51,22 @@ pub fn render(status: StatusCode, template: &str, context: Value) -> Response {
         }
         Err(e) => {
             tracing::error!("rendering {template}: {e:#}");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>500 : Internal Server Error</h1>".to_owned()))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>500 : Internal Server Error</h1>".to_owned()),
+            )
                 .into_response()
         }
     }
 }
 
 /// An error page with JupyterHub's layout (`<code> : <reason>` and a message).
-pub fn error_page(base_url: &str, user: Option<&str>, status: StatusCode, message: &str) -> Response {
+pub fn error_page(
+    base_url: &str,
+    user: Option<&str>,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     render(
         status,
         "error.html",

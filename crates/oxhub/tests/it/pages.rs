@@ -60,10 +60,18 @@ impl Browser {
     }
 
     /// One request with the jar's cookies; `Set-Cookie` answers update the jar.
-    pub fn send(&mut self, hub: &Hub, method: &str, path: &str, body: Option<&str>, extra: &[(&str, &str)]) -> Answer {
+    pub fn send(
+        &mut self,
+        hub: &Hub,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", hub.port)).unwrap();
-        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
         let body = body.unwrap_or("");
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: hub.test:8000\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -83,7 +91,11 @@ impl Browser {
         let _ = s.read_to_end(&mut raw);
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let answer = Answer {
             status,
             head: head.to_ascii_lowercase(),
@@ -91,7 +103,10 @@ impl Browser {
             body: body.to_owned(),
         };
         for line in head.lines() {
-            let Some(c) = line.strip_prefix("set-cookie: ").or_else(|| line.strip_prefix("Set-Cookie: ")) else {
+            let Some(c) = line
+                .strip_prefix("set-cookie: ")
+                .or_else(|| line.strip_prefix("Set-Cookie: "))
+            else {
                 continue;
             };
             let pair = c.split(';').next().unwrap_or("");
@@ -112,7 +127,10 @@ impl Browser {
 
     /// The `_xsrf` value of the last form.
     pub fn form_xsrf(page: &Answer) -> String {
-        let at = page.body.find("name=\"_xsrf\" value=\"").expect("an _xsrf field");
+        let at = page
+            .body
+            .find("name=\"_xsrf\" value=\"")
+            .expect("an _xsrf field");
         let rest = &page.body[at + "name=\"_xsrf\" value=\"".len()..];
         rest[..rest.find('"').unwrap()].to_owned()
     }
@@ -126,8 +144,18 @@ impl Browser {
         let page = self.get(hub, &path);
         assert_eq!(page.status, 200, "{}", page.body);
         let xsrf = Self::form_xsrf(&page);
-        let form = format!("_xsrf={}&username={}&password={PASSWORD}", encode(&xsrf), encode(user));
-        self.send(hub, "POST", &path, Some(&form), &[("Content-Type", "application/x-www-form-urlencoded")])
+        let form = format!(
+            "_xsrf={}&username={}&password={PASSWORD}",
+            encode(&xsrf),
+            encode(user)
+        );
+        self.send(
+            hub,
+            "POST",
+            &path,
+            Some(&form),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+        )
     }
 }
 
@@ -152,23 +180,48 @@ fn login_sets_signed_cookies_and_refuses_bad_passwords() {
     assert!(b.cookies.contains_key("jupyterhub-session-id") && b.cookies.contains_key("_xsrf"));
     // Wrong password: 403 and the form again, no login cookie.
     let xsrf = Browser::form_xsrf(&page);
-    let bad = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username=alice&password=nope", encode(&xsrf))), &[]);
+    let bad = b.send(
+        &hub,
+        "POST",
+        "/hub/login",
+        Some(&format!(
+            "_xsrf={}&username=alice&password=nope",
+            encode(&xsrf)
+        )),
+        &[],
+    );
     assert_eq!(bad.status, 403);
     assert!(bad.body.contains("Invalid username or password"));
     assert!(!b.cookies.contains_key("jupyterhub-hub-login"));
     // Without the form's _xsrf the login is refused before the password is looked at.
     let mut fresh = Browser::default();
     fresh.get(&hub, "/hub/login");
-    let no_xsrf = fresh.send(&hub, "POST", "/hub/login", Some(&format!("username=alice&password={PASSWORD}")), &[]);
+    let no_xsrf = fresh.send(
+        &hub,
+        "POST",
+        "/hub/login",
+        Some(&format!("username=alice&password={PASSWORD}")),
+        &[],
+    );
     assert_eq!(no_xsrf.status, 403);
     assert!(no_xsrf.body.contains("_xsrf"), "{}", no_xsrf.body);
     // Right password: 302 to /hub/spawn, a signed HttpOnly login cookie scoped to /hub/.
     let ok = b.login(&hub, "Alice", None);
     assert_eq!(ok.status, 302, "{}", ok.body);
     assert_eq!(ok.location().as_deref(), Some("/hub/spawn"));
-    let cookie = ok.set_cookies().into_iter().find(|c| c.starts_with("jupyterhub-hub-login=")).unwrap();
-    assert!(cookie.contains("path=/hub/") && cookie.contains("httponly"), "{cookie}");
-    assert!(b.cookies["jupyterhub-hub-login"].starts_with("2|1:0|"), "tornado v2 signed value");
+    let cookie = ok
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("jupyterhub-hub-login="))
+        .unwrap();
+    assert!(
+        cookie.contains("path=/hub/") && cookie.contains("httponly"),
+        "{cookie}"
+    );
+    assert!(
+        b.cookies["jupyterhub-hub-login"].starts_with("2|1:0|"),
+        "tornado v2 signed value"
+    );
     // The name was normalised (lower case) and the user created.
     let (status, user) = hub.get("/hub/api/user", None);
     assert_eq!(status, 403);
@@ -180,8 +233,14 @@ fn login_sets_signed_cookies_and_refuses_bad_passwords() {
     // A tampered cookie is ignored.
     let mut forged = b.clone();
     let value = forged.cookies["jupyterhub-hub-login"].clone();
-    forged.cookies.insert("jupyterhub-hub-login".into(), value.replace("|1:0|", "|1:0|x"));
-    assert_eq!(forged.send(&hub, "GET", "/hub/api/user", None, &[]).status, 403);
+    forged.cookies.insert(
+        "jupyterhub-hub-login".into(),
+        value.replace("|1:0|", "|1:0|x"),
+    );
+    assert_eq!(
+        forged.send(&hub, "GET", "/hub/api/user", None, &[]).status,
+        403
+    );
     // Login sessions are not API tokens the user manages.
     let (_, tokens) = hub.get("/hub/api/users/alice/tokens", Some(ADMIN_TOKEN));
     assert_eq!(tokens["api_tokens"], serde_json::json!([]));
@@ -195,32 +254,83 @@ fn cookie_api_writes_need_the_xsrf_token() {
     let xsrf = b.cookies["_xsrf"].clone();
     let json = [("Content-Type", "application/json")];
     // A write with the cookie alone is refused, whatever Sec-Fetch-* claims.
-    for extra in [&[][..], &[("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "no-cors")][..]] {
+    for extra in [
+        &[][..],
+        &[
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Sec-Fetch-Mode", "no-cors"),
+        ][..],
+    ] {
         let mut headers = json.to_vec();
         headers.extend_from_slice(extra);
-        let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &headers);
+        let r = b.send(
+            &hub,
+            "POST",
+            "/hub/api/users/alice/tokens",
+            Some("{}"),
+            &headers,
+        );
         assert_eq!(r.status, 403, "{}", r.body);
         assert!(r.body.contains("_xsrf"), "{}", r.body);
     }
     // The header (either spelling) or the query argument passes.
-    for (k, v) in [("X-XSRFToken", xsrf.as_str()), ("X-CSRFToken", xsrf.as_str())] {
-        let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &[("Content-Type", "application/json"), (k, v)]);
+    for (k, v) in [
+        ("X-XSRFToken", xsrf.as_str()),
+        ("X-CSRFToken", xsrf.as_str()),
+    ] {
+        let r = b.send(
+            &hub,
+            "POST",
+            "/hub/api/users/alice/tokens",
+            Some("{}"),
+            &[("Content-Type", "application/json"), (k, v)],
+        );
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let r = b.send(&hub, "POST", &format!("/hub/api/users/alice/tokens?_xsrf={}", encode(&xsrf)), Some("{}"), &json);
+    let r = b.send(
+        &hub,
+        "POST",
+        &format!("/hub/api/users/alice/tokens?_xsrf={}", encode(&xsrf)),
+        Some("{}"),
+        &json,
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     // A token from another session does not match.
     let mut other = Browser::default();
     other.login(&hub, "alice", None);
-    let r = b.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &[("X-XSRFToken", &other.cookies["_xsrf"])]);
+    let r = b.send(
+        &hub,
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some("{}"),
+        &[("X-XSRFToken", &other.cookies["_xsrf"])],
+    );
     assert_eq!(r.status, 403);
     // Script reads need it too; navigations do not.
-    let r = b.send(&hub, "GET", "/hub/api/user", None, &[("Sec-Fetch-Mode", "cors")]);
+    let r = b.send(
+        &hub,
+        "GET",
+        "/hub/api/user",
+        None,
+        &[("Sec-Fetch-Mode", "cors")],
+    );
     assert_eq!(r.status, 403);
-    let r = b.send(&hub, "GET", "/hub/api/user", None, &[("Sec-Fetch-Mode", "navigate")]);
+    let r = b.send(
+        &hub,
+        "GET",
+        "/hub/api/user",
+        None,
+        &[("Sec-Fetch-Mode", "navigate")],
+    );
     assert_eq!(r.status, 200);
     // Token-authenticated requests never need it.
-    let (status, _, _) = hub.call("POST", "/hub/api/users/alice/tokens", Some(ADMIN_TOKEN), Some("{}"), &[]);
+    let (status, _, _) = hub.call(
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some(ADMIN_TOKEN),
+        Some("{}"),
+        &[],
+    );
     assert_eq!(status, 201);
 }
 
@@ -237,12 +347,18 @@ fn logout_ends_the_session_everywhere_it_was_used() {
     assert_eq!(out.location().as_deref(), Some("/hub/login"));
     assert!(!b.cookies.contains_key("jupyterhub-hub-login"));
     let mut replay = captured;
-    assert_eq!(replay.send(&hub, "GET", "/hub/api/user", None, &[]).status, 403);
+    assert_eq!(
+        replay.send(&hub, "GET", "/hub/api/user", None, &[]).status,
+        403
+    );
     let home = replay.get(&hub, "/hub/home");
     assert_eq!(home.status, 302);
     assert!(home.location().unwrap().starts_with("/hub/login?next="));
     // The other browser stays logged in.
-    assert_eq!(other.send(&hub, "GET", "/hub/api/user", None, &[]).status, 200);
+    assert_eq!(
+        other.send(&hub, "GET", "/hub/api/user", None, &[]).status,
+        200
+    );
 }
 
 #[test]
@@ -265,7 +381,13 @@ fn redirects_of_the_url_scheme() {
     let r = b.get(&hub, "/hub/user/alice/lab");
     assert_eq!(r.status, 424);
     // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read as `/`.)
-    assert!(r.body.replace("&#x2f;", "/").contains("href=\"/hub/spawn/alice?next="), "{}", r.body);
+    assert!(
+        r.body
+            .replace("&#x2f;", "/")
+            .contains("href=\"/hub/spawn/alice?next="),
+        "{}",
+        r.body
+    );
     let r = b.get(&hub, "/hub/user/alice/api/contents");
     assert_eq!(r.status, 424);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -287,9 +409,15 @@ fn oauth_endpoints_refuse_what_they_do_not_know() {
     let (_dir, hub) = hub("");
     let mut b = Browser::default();
     // Not logged in: to the login page, coming back here after.
-    let r = b.get(&hub, "/hub/api/oauth2/authorize?client_id=x&response_type=code");
+    let r = b.get(
+        &hub,
+        "/hub/api/oauth2/authorize?client_id=x&response_type=code",
+    );
     assert_eq!(r.status, 302);
-    assert!(r.location().unwrap().starts_with("/hub/login?next=%2Fhub%2Fapi%2Foauth2%2Fauthorize"));
+    assert!(r
+        .location()
+        .unwrap()
+        .starts_with("/hub/login?next=%2Fhub%2Fapi%2Foauth2%2Fauthorize"));
     b.login(&hub, "alice", None);
     // An unknown client is a fatal error page, never a redirect.
     let r = b.get(&hub, "/hub/api/oauth2/authorize?client_id=nope&response_type=code&redirect_uri=https://evil.example/cb");
@@ -298,14 +426,24 @@ fn oauth_endpoints_refuse_what_they_do_not_know() {
     assert!(r.head.contains("content-type: text/html"));
     // The token endpoint: unknown client 401, other grants refused, OAuth's JSON.
     let (status, head, body) = hub.call(
-        "POST", "/hub/api/oauth2/token", None,
-        Some("grant_type=authorization_code&client_id=nope&client_secret=x&code=y&redirect_uri=/cb"),
+        "POST",
+        "/hub/api/oauth2/token",
+        None,
+        Some(
+            "grant_type=authorization_code&client_id=nope&client_secret=x&code=y&redirect_uri=/cb",
+        ),
         &[("Content-Type", "application/x-www-form-urlencoded")],
     );
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_client");
     assert!(head.contains("cache-control: no-store"));
-    let (status, _, body) = hub.call("POST", "/hub/api/oauth2/token", None, Some("grant_type=password"), &[]);
+    let (status, _, body) = hub.call(
+        "POST",
+        "/hub/api/oauth2/token",
+        None,
+        Some("grant_type=password"),
+        &[],
+    );
     assert_eq!(status, 400);
     assert_eq!(body["error"], "unsupported_grant_type");
 }
@@ -328,18 +466,38 @@ fn a_service_gets_a_token_through_consent_and_pkce() {
     // Not the user's own server: a consent page, with the scopes to confirm.
     let page = b.get(&hub, &authorize);
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("JupyterHub service dash"), "{}", page.body);
+    assert!(
+        page.body.contains("JupyterHub service dash"),
+        "{}",
+        page.body
+    );
     let xsrf = Browser::form_xsrf(&page);
     // The consent form without _xsrf is refused; with it, a code comes back with the state.
     let form = "scopes=read%3Ausers%3Aname%21user";
     let r = b.send(&hub, "POST", &authorize, Some(form), &[]);
     assert_eq!(r.status, 403);
-    let r = b.send(&hub, "POST", &authorize, Some(&format!("{form}&_xsrf={}", encode(&xsrf))), &[]);
+    let r = b.send(
+        &hub,
+        "POST",
+        &authorize,
+        Some(&format!("{form}&_xsrf={}", encode(&xsrf))),
+        &[],
+    );
     assert_eq!(r.status, 302, "{}", r.body);
     let to = r.location().unwrap();
-    assert!(to.starts_with("/services/dash/oauth_callback?code="), "{to}");
+    assert!(
+        to.starts_with("/services/dash/oauth_callback?code="),
+        "{to}"
+    );
     assert!(to.ends_with("&state=st8"), "{to}");
-    let code = to.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let code = to
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
     let exchange = |verifier: &str, secret: &str| {
         hub.call(
             "POST",
@@ -354,19 +512,41 @@ fn a_service_gets_a_token_through_consent_and_pkce() {
     };
     // A wrong secret is invalid_client and does not use the code up.
     let (status, _, body) = exchange(verifier, "wrong");
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     // A wrong verifier fails and the code is gone (single use).
-    let (status, _, body) = exchange("not-the-verifier-0000000000000000000000000000", "dash-service-token-0123456789");
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    let (status, _, body) = exchange(
+        "not-the-verifier-0000000000000000000000000000",
+        "dash-service-token-0123456789",
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, _, body) = exchange(verifier, "dash-service-token-0123456789");
     assert_eq!(status, 400, "{body}");
     // A fresh code with the right verifier gets a token bound to the client.
     b.get(&hub, &authorize); // consent again: earlier tokens of this client do not exist yet
     let page = b.get(&hub, &authorize);
     let xsrf = Browser::form_xsrf(&page);
-    let r = b.send(&hub, "POST", &authorize, Some(&format!("{form}&_xsrf={}", encode(&xsrf))), &[]);
+    let r = b.send(
+        &hub,
+        "POST",
+        &authorize,
+        Some(&format!("{form}&_xsrf={}", encode(&xsrf))),
+        &[],
+    );
     let to = r.location().unwrap();
-    let code2 = to.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let code2 = to
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
     let (status, head, body) = hub.call(
         "POST",
         "/hub/api/oauth2/token",
@@ -384,13 +564,33 @@ fn a_service_gets_a_token_through_consent_and_pkce() {
     let (status, me) = hub.get("/hub/api/user", Some(token));
     assert_eq!(status, 200);
     assert_eq!(me["name"], "alice");
-    let scopes: Vec<&str> = me["scopes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-    assert!(scopes.contains(&"access:services!service=dash"), "{scopes:?}");
+    let scopes: Vec<&str> = me["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        scopes.contains(&"access:services!service=dash"),
+        "{scopes:?}"
+    );
     assert!(!scopes.iter().any(|s| s.starts_with("admin")), "{scopes:?}");
     // The token shows its client; deleting it revokes the client's access.
     let (_, tokens) = hub.get("/hub/api/users/alice/tokens", Some(ADMIN_TOKEN));
-    let t = tokens["api_tokens"].as_array().unwrap().iter().find(|t| t["oauth_client"] == "service-dash").unwrap().clone();
-    let (status, _, _) = hub.call("DELETE", &format!("/hub/api/users/alice/tokens/{}", t["id"].as_str().unwrap()), Some(ADMIN_TOKEN), None, &[]);
+    let t = tokens["api_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["oauth_client"] == "service-dash")
+        .unwrap()
+        .clone();
+    let (status, _, _) = hub.call(
+        "DELETE",
+        &format!("/hub/api/users/alice/tokens/{}", t["id"].as_str().unwrap()),
+        Some(ADMIN_TOKEN),
+        None,
+        &[],
+    );
     assert_eq!(status, 204);
     assert_eq!(hub.get("/hub/api/user", Some(token)).0, 403);
 }

@@ -31,7 +31,10 @@ fn login_next_never_leaves_the_hub() {
         let to = r.location().unwrap();
         let same_origin = to.starts_with('/') && !to.starts_with("//") && !to.starts_with("/\\");
         assert!(same_origin, "next={next:?} redirected to {to:?}");
-        assert!(!to.contains("evil.com") || to.starts_with("/hub/home?") || to.starts_with("/%"), "next={next:?} -> {to:?}");
+        assert!(
+            !to.contains("evil.com") || to.starts_with("/hub/home?") || to.starts_with("/%"),
+            "next={next:?} -> {to:?}"
+        );
     }
     // A same-origin next is honoured.
     let mut b = Browser::default();

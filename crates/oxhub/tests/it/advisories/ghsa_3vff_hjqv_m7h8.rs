@@ -6,7 +6,11 @@ use crate::pages::{hub, Browser};
 #[test]
 fn self_host_next_with_double_slash_path_stays_a_path() {
     let (_dir, hub) = hub("");
-    for next in ["http://hub.test:8000//evil.com/x", "//hub.test:8000//evil.com/x", "http://hub.test:8000///evil.com/x"] {
+    for next in [
+        "http://hub.test:8000//evil.com/x",
+        "//hub.test:8000//evil.com/x",
+        "http://hub.test:8000///evil.com/x",
+    ] {
         let mut b = Browser::default();
         let r = b.login(&hub, "alice", Some(next));
         assert_eq!(r.location().as_deref(), Some("/evil.com/x"), "{next}");

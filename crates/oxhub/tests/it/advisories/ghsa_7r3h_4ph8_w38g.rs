@@ -9,8 +9,21 @@ fn same_origin_scripts_need_the_xsrf_token() {
     let (_dir, hub) = hub("");
     let mut b = Browser::default();
     b.login(&hub, "alice", None);
-    for (method, path) in [("POST", "/hub/api/users/alice/tokens"), ("GET", "/hub/api/users/alice/tokens"), ("DELETE", "/hub/api/users/alice/server")] {
-        let r = b.send(&hub, method, path, Some("{}"), &[("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors")]);
+    for (method, path) in [
+        ("POST", "/hub/api/users/alice/tokens"),
+        ("GET", "/hub/api/users/alice/tokens"),
+        ("DELETE", "/hub/api/users/alice/server"),
+    ] {
+        let r = b.send(
+            &hub,
+            method,
+            path,
+            Some("{}"),
+            &[
+                ("Sec-Fetch-Site", "same-origin"),
+                ("Sec-Fetch-Mode", "cors"),
+            ],
+        );
         assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
     }
 }

@@ -16,10 +16,17 @@ fn next_is_escaped_in_pages() {
         &hub,
         "POST",
         "/hub/login",
-        Some(&format!("_xsrf={}&username=%22%3E%3Cscript%3Ex%3C%2Fscript%3E&password=wrong", crate::pages::encode(&xsrf))),
+        Some(&format!(
+            "_xsrf={}&username=%22%3E%3Cscript%3Ex%3C%2Fscript%3E&password=wrong",
+            crate::pages::encode(&xsrf)
+        )),
         &[],
     );
     assert_eq!(r.status, 403);
     assert!(!r.body.contains("<script>x"), "{}", r.body);
-    assert!(r.body.contains("&quot;&gt;&lt;script&gt;") || r.body.contains("&#34;&gt;&lt;script&gt;"), "{}", r.body);
+    assert!(
+        r.body.contains("&quot;&gt;&lt;script&gt;") || r.body.contains("&#34;&gt;&lt;script&gt;"),
+        "{}",
+        r.body
+    );
 }

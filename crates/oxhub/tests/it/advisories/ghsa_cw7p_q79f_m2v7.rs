@@ -12,10 +12,19 @@ fn cookies_captured_before_logout_fail_after_it() {
     assert_eq!(b.send(&hub, "GET", "/hub/api/user", None, &[]).status, 200);
     b.get(&hub, "/hub/logout");
     let mut replay = captured.clone();
-    assert_eq!(replay.send(&hub, "GET", "/hub/api/user", None, &[]).status, 403);
+    assert_eq!(
+        replay.send(&hub, "GET", "/hub/api/user", None, &[]).status,
+        403
+    );
     // Even with the old XSRF token, writes fail too.
     let xsrf = captured.cookies["_xsrf"].clone();
-    let r = replay.send(&hub, "POST", "/hub/api/users/alice/tokens", Some("{}"), &[("X-XSRFToken", &xsrf)]);
+    let r = replay.send(
+        &hub,
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some("{}"),
+        &[("X-XSRFToken", &xsrf)],
+    );
     assert_eq!(r.status, 403);
     let (_, tokens) = hub.get("/hub/api/users/alice/tokens", Some(ADMIN_TOKEN));
     assert_eq!(tokens["api_tokens"], serde_json::json!([]));

@@ -9,8 +9,14 @@ fn no_cors_cross_site_form_posts_need_xsrf() {
     let mut b = Browser::default();
     b.login(&hub, "alice", None);
     for headers in [
-        vec![("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Site", "cross-site")],
-        vec![("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Site", "same-origin")],
+        vec![
+            ("Sec-Fetch-Mode", "no-cors"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        vec![
+            ("Sec-Fetch-Mode", "no-cors"),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
         vec![("Sec-Fetch-Mode", "navigate")],
         vec![],
     ] {

@@ -62,11 +62,30 @@ fn a_huge_login_name_is_refused_quickly_with_short_logs() {
     let started = std::time::Instant::now();
     // Past the body limit: refused before parsing.
     let huge = "Q".repeat(10_000_000);
-    let r = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username={huge}&password=x", crate::pages::encode(&xsrf))), &[]);
+    let r = b.send(
+        &hub,
+        "POST",
+        "/hub/login",
+        Some(&format!(
+            "_xsrf={}&username={huge}&password=x",
+            crate::pages::encode(&xsrf)
+        )),
+        &[],
+    );
     assert!((400..500).contains(&r.status), "{}", r.status);
     // Under the limit: an invalid name, refused; the page does not echo it whole.
     let big = "Q".repeat(500_000);
-    let r = b.send(&hub, "POST", "/hub/login", Some(&format!("_xsrf={}&username={big}&password={}", crate::pages::encode(&xsrf), crate::pages::PASSWORD)), &[]);
+    let r = b.send(
+        &hub,
+        "POST",
+        "/hub/login",
+        Some(&format!(
+            "_xsrf={}&username={big}&password={}",
+            crate::pages::encode(&xsrf),
+            crate::pages::PASSWORD
+        )),
+        &[],
+    );
     assert_eq!(r.status, 403);
     assert!(r.body.len() < 20_000, "a {} byte page", r.body.len());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));

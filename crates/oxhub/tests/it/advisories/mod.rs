@@ -5,11 +5,11 @@ mod cve_2019_10255;
 mod ghsa_3vff_hjqv_m7h8;
 mod ghsa_69wv_m5fw_2fhp;
 mod ghsa_7r3h_4ph8_w38g;
+mod ghsa_9x4q_3gxw_849f;
 mod ghsa_c4gm_pwx9_9w8j;
 mod ghsa_cw7p_q79f_m2v7;
-mod ghsa_m68r_v472_jgq9;
-mod ghsa_9x4q_3gxw_849f;
 mod ghsa_h56g_gq9v_vc8r;
+mod ghsa_m68r_v472_jgq9;
 mod ghsa_p43p_whwx_q52h;
 
 use crate::api::Hub;
