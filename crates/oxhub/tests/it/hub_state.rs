@@ -681,3 +681,89 @@ fn proxy_endpoints_drive_a_real_proxy_and_shutdown_stops_the_hub() {
         "the hub exits after /shutdown"
     );
 }
+
+/// Renames, deletes, re-creations and group changes of the same users from 8 threads at once
+/// (bounded: 40 rounds each): every answer is a JSON 2xx/4xx, never 5xx, and afterwards the
+/// group lists only users that exist.
+#[test]
+fn concurrent_renames_and_deletes_answer_4xx_never_5xx() {
+    let (_dir, hub, admin) = start("", &[]);
+    let hub = std::sync::Arc::new(hub);
+    let a = std::sync::Arc::new(admin);
+    assert_eq!(call(&hub, "POST", "/hub/api/groups/team", &a, None).0, 201);
+    let statuses = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    for t in 0..8u32 {
+        let (hub, a, statuses) = (hub.clone(), a.clone(), statuses.clone());
+        threads.push(std::thread::spawn(move || {
+            let (x, y) = (format!("u{}", t % 4), format!("v{}", t % 4));
+            for round in 0..40u32 {
+                let (method, path, body) = match (round + t) % 5 {
+                    0 => ("POST", format!("/hub/api/users/{x}"), None),
+                    1 => (
+                        "PATCH",
+                        format!("/hub/api/users/{x}"),
+                        Some(json!({"name": y})),
+                    ),
+                    2 => (
+                        "PATCH",
+                        format!("/hub/api/users/{y}"),
+                        Some(json!({"name": x})),
+                    ),
+                    3 => (
+                        "POST",
+                        "/hub/api/groups/team/users".to_owned(),
+                        Some(json!({"users": [x.clone()]})),
+                    ),
+                    _ => (
+                        "DELETE",
+                        format!("/hub/api/users/{}", if round % 2 == 0 { &x } else { &y }),
+                        None,
+                    ),
+                };
+                let (status, body) = call(&hub, method, &path, &a, body);
+                statuses.lock().unwrap().push((method, path, status, body));
+            }
+        }));
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    let statuses = statuses.lock().unwrap();
+    for (method, path, status, body) in statuses.iter() {
+        assert!(
+            (200..500).contains(status) && *status != 0,
+            "{method} {path}: {status} {body}"
+        );
+        if *status >= 400 {
+            assert_eq!(
+                body["status"],
+                json!(status),
+                "{method} {path}: not JupyterHub's error body: {body}"
+            );
+        }
+    }
+    // No half-applied change: group memberships point only at users that exist, and every
+    // listed user can be read by name.
+    let (_, users) = call(&hub, "GET", "/hub/api/users", &a, None);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    for n in &names {
+        assert_eq!(
+            call(&hub, "GET", &format!("/hub/api/users/{n}"), &a, None).0,
+            200,
+            "{n}"
+        );
+    }
+    let (_, group) = call(&hub, "GET", "/hub/api/groups/team", &a, None);
+    for member in group["users"].as_array().unwrap() {
+        assert!(
+            names.contains(&member.as_str().unwrap()),
+            "member {member} of team does not exist: {names:?}"
+        );
+    }
+}
