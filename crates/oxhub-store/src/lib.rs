@@ -49,6 +49,8 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
+            // A row referred to was deleted by a concurrent write (outside a write transaction).
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
             sqlx::Error::ColumnDecode { .. }
             | sqlx::Error::Decode(_)
             | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
@@ -334,7 +336,16 @@ impl Store {
     async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.pool.begin().await?,
+            Dialect::Postgres => {
+                // One writer at a time, as SQLite's BEGIN IMMEDIATE gives: a transaction that
+                // reads a row and then writes against it (a membership for a user another
+                // request is deleting) cannot interleave with another writer.
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7290348151) AS locked")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
         })
     }
 
