@@ -20,12 +20,19 @@ cargo build --locked -q -p oxhub
 echo "== installing jupyterhub-singleuser and JupyterLab into .cache/venv-e2e"
 venv=$(bash scripts/e2e-venv.sh)
 mkdir -p demo
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The hub and the proxy's API on ports picked now (8081/8001 may be taken on this machine).
+hub_port=$(free_port)
+api_port=$(free_port)
 args="[]"
 [ "$(id -u)" = 0 ] && args="['--allow-root']"   # jupyter-server refuses root without it
 cat > demo/jupyterhub_config.py <<PY
 c = get_config()
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = $port
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = $hub_port
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:$api_port"
 c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = "demo"
 c.Authenticator.admin_users = {"admin"}

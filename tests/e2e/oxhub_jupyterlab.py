@@ -361,7 +361,8 @@ esac
         f.write('#!/bin/sh\n[ "$JUPYTERHUB_USER" = hangs ] && exec sleep 600\nexit 0\n')
     os.chmod(hook, 0o755)
     hub = Hub(oxhub, f"c.Spawner.cmd = ['{script}']\nc.Spawner.args = []\nc.Spawner.start_timeout = 2\n"
-                     f"c.Spawner.http_timeout = 3\nc.Spawner.pre_spawn_hook = ['{hook}']\n")
+                     f"c.Spawner.http_timeout = 3\nc.Spawner.pre_spawn_hook = ['{hook}']\n"
+                     "c.JupyterHub.last_activity_interval = 1\n")
     try:
         hub.start()
         expected = {"hangs": "start_timeout", "exits": "exited with status 3", "silent": "http_timeout"}
@@ -379,8 +380,13 @@ esac
             c.check(f"{user}: the user can start again (a new attempt, not 'already pending')",
                     r.status_code == 500 and why in r.json().get("message", ""), f"{r.status_code} {r.text[:200]}")
         c.check("no process of the failed servers survives", wait_for(lambda: not pids_with(hub.marker), 10), pids_with(hub.marker))
-        r = hub.api("POST", "/users/fine/server") if hub.api("POST", "/users", json={"usernames": ["fine"]}) else None
-        c.check("a working server still starts on the same hub (201)", r is not None and r.status_code == 201, r and r.status_code)
+        hub.api("POST", "/users", json={"usernames": ["fine"]})
+        r = hub.api("POST", "/users/fine/server")
+        c.check("a working server still starts on the same hub (201)", r.status_code == 201, r.status_code)
+        # Traffic through the proxy becomes the server's last_activity (last_activity_interval = 1).
+        requests.get(hub.url + "/user/fine/x", timeout=10)
+        seen = wait_for(lambda: hub.api("GET", "/users/fine").json()["servers"].get("", {}).get("last_activity"), 10)
+        c.check("the proxy's activity reaches the server's last_activity", bool(seen), seen)
     finally:
         hub.cleanup()
 

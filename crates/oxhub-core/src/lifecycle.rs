@@ -420,6 +420,7 @@ impl Hub {
                     routespec: prefix.clone(),
                     target: started.url.clone(),
                     data: json!({"jupyterhub": true, "user": user, "server_name": server}),
+                    last_activity: None,
                 })
                 .await?;
         }
@@ -610,6 +611,12 @@ impl Hub {
                 tracing::warn!("removing the route of {user}/{server}: {e}");
             }
         }
+        self.forget_server(user, server).await;
+    }
+
+    /// The records of a server whose route is already gone: token and OAuth client deleted,
+    /// columns cleared.
+    async fn forget_server(&self, user: &str, server: &str) {
         if let Err(e) = self
             .store
             .delete_oauth_client(&server_client_id(user, server))
@@ -685,13 +692,14 @@ impl Hub {
 
     async fn finish_stop(&self, user: &str, server: &str, state: &Value) {
         tracing::info!("Stopping {user}/{server}");
+        // The route goes first, so no request reaches a server that is going away.
         if let Some(proxy) = &self.proxy {
             if let Err(e) = proxy.delete_route(&self.routespec(user, server)).await {
                 tracing::warn!("removing the route of {user}/{server}: {e}");
             }
         }
         self.spawner.stop(state).await;
-        self.clear_server(user, server).await;
+        self.forget_server(user, server).await;
         run_post_stop_hook(self, user, server).await;
         tracing::info!("Stopped {user}/{server}");
     }

@@ -15,6 +15,9 @@ pub struct Route {
     pub target: String,
     /// The route's data; the hub's routes carry `"jupyterhub": true`.
     pub data: Value,
+    /// When the proxy last forwarded traffic on it (as the proxy reports it; `None` in routes
+    /// the hub sends).
+    pub last_activity: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,7 @@ impl Hub {
                 routespec: spec,
                 target: hub_url.clone(),
                 data: serde_json::json!({"jupyterhub": true, "hub": true}),
+                last_activity: None,
             });
         }
         for s in self.store.active_servers().await? {
@@ -110,6 +114,7 @@ impl Hub {
                 routespec: spec,
                 target: url,
                 data: serde_json::json!({"jupyterhub": true, "user": s.user, "server_name": s.name}),
+                last_activity: None,
             });
         }
         for svc in &self.config.hub.services {
@@ -126,6 +131,7 @@ impl Hub {
                 routespec: format!("{base}services/{name}/"),
                 target: url.to_owned(),
                 data: serde_json::json!({"jupyterhub": true, "service": name}),
+                last_activity: None,
             });
         }
         Ok(out)
@@ -162,6 +168,49 @@ impl Hub {
             tracing::info!("proxy routes checked: {added} added, {removed} removed");
         }
         Ok((added, removed))
+    }
+
+    /// Copy the proxy's per-route activity onto servers and their users (JupyterHub's
+    /// `update_last_activity`); stored times only move forward. Returns how many servers had
+    /// activity.
+    pub async fn pull_activity(&self) -> Result<usize, HubError> {
+        let proxy = self.proxy_client()?;
+        let mut n = 0;
+        for route in proxy.routes().await? {
+            let (Some(user), Some(when)) = (
+                route.data.get("user").and_then(Value::as_str),
+                route
+                    .last_activity
+                    .as_deref()
+                    .and_then(crate::servers::parse_timestamp),
+            ) else {
+                continue;
+            };
+            let server = route
+                .data
+                .get("server_name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            self.store.touch_server(user, server, when).await?;
+            self.store.touch_user(user, when).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Pull activity from the proxy every `last_activity_interval` until shutdown.
+    pub async fn watch_activity(self: std::sync::Arc<Self>) {
+        let secs = u64::try_from(self.config.hub.last_activity_interval.max(1)).unwrap_or(300);
+        let mut stop = self.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if let Err(e) = self.pull_activity().await {
+                tracing::warn!("reading activity from the proxy: {e}");
+            }
+        }
     }
 
     /// `PATCH /proxy`: point the hub at another proxy API URL and/or token, then check routes.

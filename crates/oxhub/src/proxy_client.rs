@@ -109,9 +109,12 @@ impl Proxy for ChpClient {
                         .and_then(|t| t.as_str())
                         .unwrap_or("")
                         .to_owned();
+                    let mut last_activity = None;
                     if let Some(m) = data.as_object_mut() {
                         m.remove("target");
-                        m.remove("last_activity");
+                        last_activity = m
+                            .remove("last_activity")
+                            .and_then(|v| v.as_str().map(str::to_owned));
                     }
                     // The proxy keeps paths without their trailing slash; the hub's
                     // routespecs always have one.
@@ -124,6 +127,7 @@ impl Proxy for ChpClient {
                         routespec,
                         target,
                         data,
+                        last_activity,
                     }
                 })
                 .collect())

@@ -75,6 +75,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             tracing::error!("setting up the proxy's routes: {e}");
         }
         tokio::spawn(Arc::clone(&hub).watch_servers());
+        tokio::spawn(Arc::clone(&hub).watch_activity());
         let services = hub.start_managed_services();
         if let Some(proxy) = &proxy {
             tokio::spawn(Arc::clone(proxy).watch(Arc::clone(&hub)));
