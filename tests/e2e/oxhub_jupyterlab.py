@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -475,6 +476,53 @@ c.JupyterHub.services = [{{
         hub.cleanup()
 
 
+def scenario_system_user(oxhub, c):
+    """LocalProcessSpawner with the hub as root: the server runs as the system user of the same
+    name (uid, gid, groups, HOME, working directory)."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        print("# skipped: needs root and useradd", flush=True)
+        return
+    name = "oxe2e" + uuid.uuid4().hex[:6]
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True)
+    # The server script where the new user can read it, run by the system Python.
+    bindir = tempfile.mkdtemp(prefix="oxhub-e2e-sys-")
+    os.chmod(bindir, 0o755)
+    tiny = os.path.join(bindir, "tiny_server.py")
+    shutil.copy(TINY_SERVER, tiny)
+    os.chmod(tiny, 0o644)
+    python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    hub = Hub(oxhub, f"c.JupyterHub.spawner_class = 'localprocess'\nc.Spawner.cmd = ['{python}', '{tiny}']\nc.Spawner.args = []\n")
+    try:
+        import pwd
+        entry = pwd.getpwnam(name)
+        hub.start()
+        hub.api("POST", "/users", json={"usernames": [name]})
+        r = hub.api("POST", f"/users/{name}/server")
+        c.require("the server of a system user starts (201)", r.status_code == 201, f"{r.status_code} {r.text[:200]} {hub.tail(5)}")
+        pids = pids_with(hub.marker)
+        c.require("one server process", len(pids) == 1, pids)
+        with open(f"/proc/{pids[0]}/status") as f:
+            status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        uids = status["Uid"].split()
+        gids = status["Gid"].split()
+        c.check("it runs as the user's uid and gid (real and effective)",
+                uids[0] == uids[1] == str(entry.pw_uid) and gids[0] == gids[1] == str(entry.pw_gid), (uids, gids))
+        c.check("no supplementary group of root's is kept", "0" not in status["Groups"].split(), status["Groups"])
+        with open(f"/proc/{pids[0]}/environ", "rb") as f:
+            env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        c.check("HOME and USER are the user's", env.get(b"HOME") == entry.pw_dir.encode() and env.get(b"USER") == name.encode(), env.get(b"HOME"))
+        c.check("it starts in the user's home", os.readlink(f"/proc/{pids[0]}/cwd") == entry.pw_dir, os.readlink(f"/proc/{pids[0]}/cwd"))
+        r = hub.api("DELETE", f"/users/{name}/server")
+        c.check("it stops (204) and its process is gone", r.status_code == 204 and wait_for(lambda: not pids_with(hub.marker), 10), r.status_code)
+        hub.api("POST", "/users", json={"usernames": ["nosuchsystemuser"]})
+        r = hub.api("POST", "/users/nosuchsystemuser/server")
+        c.check("a user without a system account fails clearly", r.status_code == 500 and "No system user" in r.json().get("message", ""), r.text[:200])
+    finally:
+        hub.cleanup()
+        subprocess.run(["userdel", "-r", name], stderr=subprocess.DEVNULL)
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--oxhub", required=True)
@@ -482,7 +530,7 @@ def main():
     args = parser.parse_args()
     oxhub = os.path.abspath(args.oxhub)
     c = Checks()
-    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler]
+    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_system_user]
     for scenario in scenarios:
         if args.only and args.only not in scenario.__name__:
             continue
