@@ -476,6 +476,66 @@ c.JupyterHub.services = [{{
         hub.cleanup()
 
 
+def scenario_options_and_limits(oxhub, c):
+    """options_form and user_options, the server environment (limits, JUPYTERHUB_*), named
+    servers, and concurrent_spawn_limit."""
+    hook = os.path.join(tempfile.mkdtemp(prefix="oxhub-e2e-hook-"), "hook.sh")
+    with open(hook, "w") as f:
+        f.write('#!/bin/sh\n[ "$JUPYTERHUB_USER" = slow ] && sleep 3\nexit 0\n')
+    os.chmod(hook, 0o755)
+    extra = (f"c.Spawner.cmd = ['{sys.executable}', '{TINY_SERVER}']\nc.Spawner.args = []\n"
+             "c.Spawner.options_form = '<input name=\"flavor\" value=\"small\">'\n"
+             "c.Spawner.mem_limit = '1G'\nc.Spawner.cpu_limit = 2\nc.Spawner.default_url = '/lab/{username}'\n"
+             f"c.Spawner.pre_spawn_hook = ['{hook}']\n"
+             "c.JupyterHub.allow_named_servers = True\nc.JupyterHub.concurrent_spawn_limit = 1\n")
+    hub = Hub(oxhub, extra)
+    try:
+        hub.start()
+        s, r = login(hub, c, "opal")
+        r = s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=10)
+        c.check("with options_form, /hub/spawn shows the form", r.status_code == 200 and 'name="flavor"' in r.text, r.status_code)
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
+        r = s.post(hub.url + "/hub/spawn", data={"_xsrf": xsrf, "flavor": "large"}, allow_redirects=False, timeout=30)
+        c.check("submitting it starts the server", r.status_code == 302 and "spawn-pending" in r.headers.get("location", ""), r.status_code)
+        model = hub.api("GET", "/users/opal").json()["servers"].get("", {})
+        c.check("the form's fields become user_options", model.get("user_options") == {"flavor": ["large"]}, model)
+        pid = [p for p in pids_with(hub.marker)][0]
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        expected = {
+            "MEM_LIMIT": "1073741824", "CPU_LIMIT": "2.0", "JUPYTERHUB_USER": "opal", "JUPYTERHUB_SERVER_NAME": "",
+            "JUPYTERHUB_SERVICE_PREFIX": "/user/opal/", "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-opal",
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api",
+            "JUPYTERHUB_ACTIVITY_URL": f"http://127.0.0.1:{hub.hub_port}/hub/api/users/opal/activity",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": "/user/opal/oauth_callback", "JUPYTERHUB_DEFAULT_URL": "/lab/opal",
+        }
+        wrong = {k: (env.get(k), v) for k, v in expected.items() if env.get(k) != v}
+        c.check("the server's environment is JupyterHub's (limits, URLs, names)", not wrong, wrong)
+        # JSON user_options through the API, on a named server.
+        r = hub.api("POST", "/users/opal/servers/gpu", json={"user_options": {"gpus": 1}})
+        c.check("a named server starts (201)", r.status_code == 201, r.status_code)
+        model = hub.api("GET", "/users/opal").json()["servers"].get("gpu", {})
+        c.check("its JSON user_options are recorded and its URL is /user/opal/gpu/",
+                model.get("user_options") == {"gpus": 1} and model.get("url") == "/user/opal/gpu/", model)
+        r = requests.get(hub.url + "/user/opal/gpu/x", headers={"Authorization": f"token {ADMIN_TOKEN}"}, timeout=10)
+        c.check("it is routed through the proxy", r.status_code == 200 and r.json().get("path") == "/user/opal/gpu/x", r.status_code)
+        r = hub.api("DELETE", "/users/opal/servers/gpu", json={"remove": True})
+        c.check("DELETE with remove stops it and removes the record (204)",
+                r.status_code == 204 and "gpu" not in hub.api("GET", "/users/opal").json()["servers"], r.status_code)
+        # concurrent_spawn_limit = 1: a second start while one is pending is told to come back.
+        hub.api("POST", "/users", json={"usernames": ["slow", "other"]})
+        t = threading.Thread(target=lambda: hub.api("POST", "/users/slow/server"))
+        t.start()
+        time.sleep(0.5)
+        r = hub.api("POST", "/users/other/server")
+        c.check("over concurrent_spawn_limit: 429 with Retry-After", r.status_code == 429 and r.headers.get("Retry-After"), r.status_code)
+        t.join(30)
+        r = hub.api("POST", "/users/other/server")
+        c.check("once the pending spawn is done, the start succeeds", r.status_code == 201, r.status_code)
+    finally:
+        hub.cleanup()
+
+
 def scenario_system_user(oxhub, c):
     """LocalProcessSpawner with the hub as root: the server runs as the system user of the same
     name (uid, gid, groups, HOME, working directory)."""
@@ -530,7 +590,7 @@ def main():
     args = parser.parse_args()
     oxhub = os.path.abspath(args.oxhub)
     c = Checks()
-    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_system_user]
+    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_options_and_limits, scenario_system_user]
     for scenario in scenarios:
         if args.only and args.only not in scenario.__name__:
             continue
