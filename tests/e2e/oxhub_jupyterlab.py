@@ -258,13 +258,20 @@ def scenario_jupyterlab(oxhub, c):
             except requests.RequestException as e:
                 events.append({"error": str(e)})
 
-        r = s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=30)
+        # /hub/spawn answers once the server is ready (or after 10 s); meanwhile the progress
+        # stream is read as spawn-pending's EventSource reads it.
+        answer = {}
+        spawner = threading.Thread(target=lambda: answer.setdefault(
+            "r", s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=60)))
+        spawner.start()
+        wait_for(lambda: hub.api("GET", "/users/alice").json().get("servers", {}).get("", {}).get("pending"), 30, every=0.02)
+        read_progress()
+        spawner.join(60)
+        r = answer.get("r")
         c.require("/hub/spawn starts the server and redirects to spawn-pending",
-                  r.status_code == 302 and "/hub/spawn-pending/alice" in r.headers.get("location", ""), r.headers)
-        reader = threading.Thread(target=read_progress)
-        reader.start()
+                  r is not None and r.status_code == 302 and "/hub/spawn-pending/alice" in r.headers.get("location", ""),
+                  r is not None and r.headers)
         r = follow(s, hub, r)
-        reader.join(120)
         c.check("progress is a text/event-stream ending in a ready event",
                 bool(events) and events[0].get("progress") == 0 and events[-1].get("ready") is True
                 and events[-1].get("url") == "/user/alice/", events)

@@ -224,21 +224,15 @@ impl Hub {
                 continue;
             }
 
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: signals the process group of the child this task started.
-                unsafe {
-                    libc::killpg(pid, libc::SIGTERM);
-                }
+            if let Some(pid) = pid {
+                crate::spawner::signal_group(pid, libc::SIGTERM);
             }
             if tokio::time::timeout(Duration::from_secs(5), child.wait())
                 .await
                 .is_err()
             {
-                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                    // SAFETY: as above.
-                    unsafe {
-                        libc::killpg(pid, libc::SIGKILL);
-                    }
+                if let Some(pid) = pid {
+                    crate::spawner::signal_group(pid, libc::SIGKILL);
                 }
                 let _ = child.wait().await;
             }

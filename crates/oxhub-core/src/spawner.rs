@@ -177,7 +177,8 @@ fn proc_stat(pid: u32) -> Option<(u64, bool)> {
     Some((start, *state == "Z" || *state == "X"))
 }
 
-fn signal_group(pid: u32, signal: i32) {
+/// Send `signal` to the process group led by `pid` (never to group 0 or 1).
+pub(crate) fn signal_group(pid: u32, signal: i32) {
     if let Ok(pid) = i32::try_from(pid) {
         if pid > 1 {
             // SAFETY: killpg only sends a signal; a stale group id yields ESRCH.

@@ -68,6 +68,15 @@ impl Ctx {
     fn hub(&self, path: &str) -> String {
         format!("{}hub/{path}", self.base)
     }
+    /// A hub page about one server: `/hub/<page>/<user>[/<server>]`, names escaped.
+    fn server_page(&self, page: &str, user: &str, server: &str) -> String {
+        let mut u = format!("{}hub/{page}/{}", self.base, path_segment(user));
+        if !server.is_empty() {
+            u.push('/');
+            u.push_str(&path_segment(server));
+        }
+        u
+    }
 }
 
 fn redirect(to: &str) -> Response {
@@ -95,6 +104,12 @@ fn encode(s: &str) -> String {
         .remove(b'_')
         .remove(b'~');
     percent_encoding::utf8_percent_encode(s, KEEP).to_string()
+}
+
+/// The XSRF check of a submitted form (field `_xsrf`, or the headers).
+fn check_form_xsrf(hub: &Hub, headers: &HeaderMap, form: &str) -> Result<(), &'static str> {
+    let presented = form_value(form, "_xsrf");
+    check_xsrf(hub, headers, presented_xsrf(headers, presented.as_deref()))
 }
 
 /// The logged-in user, else a redirect to the login page (GET) or 403 (other methods).
@@ -309,12 +324,7 @@ async fn login_submit(
 ) -> Response {
     let ctx = Ctx::of(&hub);
     let form = String::from_utf8_lossy(&body).into_owned();
-    let presented = form_value(&form, "_xsrf");
-    if let Err(why) = check_xsrf(
-        &hub,
-        &headers,
-        presented_xsrf(&headers, presented.as_deref()),
-    ) {
+    if let Err(why) = check_form_xsrf(&hub, &headers, &form) {
         return error_page(&ctx.base, None, StatusCode::FORBIDDEN, why);
     }
     let username = form_value(&form, "username").unwrap_or_default();
@@ -560,11 +570,7 @@ async fn spawn_page(
     let next = query_value(&uri, "next");
     let server_path = server_url(&ctx.base, &user, &server);
     let pending_url = {
-        let mut u = format!("{}spawn-pending/{}", ctx.hub(""), path_segment(&user));
-        if !server.is_empty() {
-            u.push('/');
-            u.push_str(&path_segment(&server));
-        }
+        let mut u = ctx.server_page("spawn-pending", &user, &server);
         if let Some(n) = &next {
             u.push_str(&format!("?next={}", encode(n)));
         }
@@ -592,12 +598,7 @@ async fn spawn_page(
     let options = match &body {
         Some(body) => {
             let form = String::from_utf8_lossy(body).into_owned();
-            let presented = form_value(&form, "_xsrf");
-            if let Err(why) = check_xsrf(
-                &hub,
-                &headers,
-                presented_xsrf(&headers, presented.as_deref()),
-            ) {
+            if let Err(why) = check_form_xsrf(&hub, &headers, &form) {
                 return fail(StatusCode::FORBIDDEN, why);
             }
             Some(options_from(&form_pairs(&form), "").unwrap_or_else(|| json!({})))
@@ -688,14 +689,7 @@ async fn spawn_pending(
     let next =
         query_value(&uri, "next").and_then(|n| safe_next(&n, &hub.config.hub.public_url, &headers));
     let server_path = server_url(&ctx.base, &user, &server);
-    let spawn_url = {
-        let mut u = format!("{}spawn/{}", ctx.hub(""), path_segment(&user));
-        if !server.is_empty() {
-            u.push('/');
-            u.push_str(&path_segment(&server));
-        }
-        u
-    };
+    let spawn_url = ctx.server_page("spawn", &user, &server);
     let progress = hub.spawn_progress(&user, &server);
     match &row {
         Some(r) if r.ready && r.pending.is_none() => {
@@ -848,11 +842,7 @@ async fn user_url(
             return redirect(&format!("{full_path}?{}", pairs.join("&")));
         }
         Some(r) if r.pending.as_deref() == Some("spawn") && method == Method::GET => {
-            let mut to = format!("{}spawn-pending/{}", ctx.hub(""), path_segment(&user));
-            if !server.is_empty() {
-                to.push('/');
-                to.push_str(&path_segment(&server));
-            }
+            let mut to = ctx.server_page("spawn-pending", &user, &server);
             to.push_str(&format!(
                 "?next={}",
                 encode(uri.path_and_query().map_or("", |p| p.as_str()))
@@ -861,11 +851,7 @@ async fn user_url(
         }
         _ => {}
     }
-    let mut spawn = format!("{}spawn/{}", ctx.hub(""), path_segment(&user));
-    if !server.is_empty() {
-        spawn.push('/');
-        spawn.push_str(&path_segment(&server));
-    }
+    let spawn = ctx.server_page("spawn", &user, &server);
     let status = if hub.config.hub.use_legacy_stopped_server_status_code {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -1001,12 +987,7 @@ pub async fn authorize_post(
         Err(r) => return r,
     };
     let form = String::from_utf8_lossy(&body).into_owned();
-    let presented = form_value(&form, "_xsrf");
-    if let Err(why) = check_xsrf(
-        &hub,
-        &headers,
-        presented_xsrf(&headers, presented.as_deref()),
-    ) {
+    if let Err(why) = check_form_xsrf(&hub, &headers, &form) {
         return error_page(
             &hub.config.hub.base_url,
             Some(&me),
@@ -1022,7 +1003,12 @@ pub async fn authorize_post(
     let session = session_id(&headers).unwrap_or_default();
     let req = authorize_request(uri.query().unwrap_or(""));
     match hub.authorize_confirmed(&who, &req, &scopes, &session).await {
-        Ok(outcome) => authorize_answer(&hub, &me, presented.as_deref().unwrap_or(""), outcome),
+        Ok(outcome) => authorize_answer(
+            &hub,
+            &me,
+            &form_value(&form, "_xsrf").unwrap_or_default(),
+            outcome,
+        ),
         Err(e) => {
             tracing::error!("authorize: {e}");
             error_page(
