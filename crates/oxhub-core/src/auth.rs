@@ -9,7 +9,6 @@
 use crate::clock::now_ms;
 use crate::error::HubError;
 use crate::hub::Hub;
-use crate::tokens;
 use oxhub_model::names::UserName;
 use std::future::Future;
 use std::pin::Pin;
@@ -203,26 +202,16 @@ impl Hub {
 
     /// A login-session token for `user`, expiring with the login cookie.
     pub async fn start_session(&self, user: &str, session_id: &str) -> Result<String, HubError> {
-        let token =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
-        let now = now_ms();
         let max_age_ms = (self.config.hub.cookie_max_age_days.max(0.0) * 86_400_000.0) as i64;
-        self.store
-            .insert_token(
-                &oxhub_store::NewToken {
-                    prefix: tokens::prefix(&token).to_owned(),
-                    hash: tokens::hash(&token),
-                    owner: oxhub_store::Owner::User(user.to_owned()),
-                    scopes: vec!["inherit".into()],
-                    note: LOGIN_NOTE.into(),
-                    expires_at: Some(now + max_age_ms),
-                    session_id: Some(session_id.to_owned()),
-                    oauth_client: Some(LOGIN_CLIENT.into()),
-                },
-                now,
-            )
-            .await?;
-        Ok(token)
+        self.issue_token(
+            oxhub_store::Owner::User(user.to_owned()),
+            vec!["inherit".into()],
+            LOGIN_NOTE,
+            Some(now_ms() + max_age_ms),
+            Some(session_id.to_owned()),
+            Some(LOGIN_CLIENT.into()),
+        )
+        .await
     }
 
     /// Logout: delete every token of the browser session (login and OAuth tokens alike).

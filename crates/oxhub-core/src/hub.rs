@@ -68,6 +68,11 @@ pub struct UserChanges {
     pub auth_state: Option<serde_json::Value>,
 }
 
+/// A new random secret (token, code, nonce, cookie id).
+pub(crate) fn new_secret() -> Result<String, HubError> {
+    tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))
+}
+
 /// The roles that grant `admin=True` (scopes.md §4: kept in sync with the flag).
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
@@ -396,26 +401,41 @@ impl Hub {
         note: &str,
         expires_in_s: Option<i64>,
     ) -> Result<String, HubError> {
-        let token =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
-        let now = now_ms();
+        let scopes = if scopes.is_empty() {
+            vec!["inherit".into()]
+        } else {
+            scopes
+        };
+        let expires_at = expires_in_s.map(|s| now_ms() + s * 1000);
+        self.issue_token(owner, scopes, note, expires_at, None, None)
+            .await
+    }
+
+    /// Store a new random token exactly as described (only its prefix and hash are kept) and
+    /// return it: API tokens, server tokens, login sessions and OAuth tokens all come from here.
+    pub(crate) async fn issue_token(
+        &self,
+        owner: TokenOwner,
+        scopes: Vec<String>,
+        note: &str,
+        expires_at: Option<i64>,
+        session_id: Option<String>,
+        oauth_client: Option<String>,
+    ) -> Result<String, HubError> {
+        let token = new_secret()?;
         self.store
             .insert_token(
                 &oxhub_store::NewToken {
                     prefix: tokens::prefix(&token).to_owned(),
                     hash: tokens::hash(&token),
                     owner,
-                    scopes: if scopes.is_empty() {
-                        vec!["inherit".into()]
-                    } else {
-                        scopes
-                    },
+                    scopes,
                     note: note.to_owned(),
-                    expires_at: expires_in_s.map(|s| now + s * 1000),
-                    session_id: None,
-                    oauth_client: None,
+                    expires_at,
+                    session_id,
+                    oauth_client,
                 },
-                now,
+                now_ms(),
             )
             .await?;
         Ok(token)
@@ -473,8 +493,7 @@ impl Hub {
         name: &str,
         admin: bool,
     ) -> Result<UserRow, HubError> {
-        let cookie_id =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let cookie_id = crate::hub::new_secret()?;
         let row = self
             .store
             .create_user(name, admin, &cookie_id, now_ms())

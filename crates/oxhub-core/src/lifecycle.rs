@@ -295,37 +295,29 @@ impl Hub {
         };
         // The server's API token, which is also its OAuth client secret. Issued to the client,
         // it goes with the client when the server stops.
-        let token =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
         let access = format!("access:servers!server={user}/{server}");
+        let token = self
+            .issue_token(
+                oxhub_store::Owner::User(user.to_owned()),
+                vec!["users:activity!user".into(), access.clone()],
+                &format!("Server at {prefix}"),
+                None,
+                None,
+                Some(client_id.clone()),
+            )
+            .await?;
         self.store
             .upsert_oauth_client(&NewOAuthClient {
                 identifier: &client_id,
                 description: &format!("Server at {prefix}"),
                 secret_hash: Some(&tokens::hash(&token)),
                 redirect_uri: &format!("{prefix}oauth_callback"),
-                allowed_scopes: &[access.clone()],
+                allowed_scopes: std::slice::from_ref(&access),
                 link: ClientLink::Server {
                     user: user.to_owned(),
                     server: server.to_owned(),
                 },
             })
-            .await?;
-        let now = now_ms();
-        self.store
-            .insert_token(
-                &oxhub_store::NewToken {
-                    prefix: tokens::prefix(&token).to_owned(),
-                    hash: tokens::hash(&token),
-                    owner: oxhub_store::Owner::User(user.to_owned()),
-                    scopes: vec!["users:activity!user".into(), access],
-                    note: format!("Server at {prefix}"),
-                    expires_at: None,
-                    session_id: None,
-                    oauth_client: Some(client_id.clone()),
-                },
-                now,
-            )
             .await?;
         let port = if sp.port == 0 {
             free_port(&sp.ip)?
@@ -340,8 +332,7 @@ impl Hub {
         let mut env = self.server_env(user, server, &token, &ip, port, options);
         // Recorded before the process exists: if the hub dies between starting the process and
         // recording its pid, the next hub finds the process by this nonce and stops it.
-        let nonce =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let nonce = crate::hub::new_secret()?;
         env.push((crate::spawner::NONCE_VAR.into(), nonce.clone()));
         *state = json!({ "nonce": nonce });
         self.store

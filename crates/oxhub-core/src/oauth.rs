@@ -276,8 +276,7 @@ impl Hub {
         session_id: &str,
         req: &AuthorizeRequest,
     ) -> Result<String, HubError> {
-        let code =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
+        let code = crate::hub::new_secret()?;
         let now = now_ms();
         let method = req.code_challenge.as_ref().map(|_| {
             req.code_challenge_method
@@ -368,21 +367,14 @@ impl Hub {
         } else {
             (self.config.hub.cookie_max_age_days.max(0.0) * 86_400.0) as i64
         };
-        let token =
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?;
-        self.store
-            .insert_token(
-                &oxhub_store::NewToken {
-                    prefix: tokens::prefix(&token).to_owned(),
-                    hash: tokens::hash(&token),
-                    owner: oxhub_store::Owner::User(row.user.clone()),
-                    scopes: row.scopes.clone(),
-                    note: String::new(),
-                    expires_at: Some(now + expires_in * 1000),
-                    session_id: row.session_id.clone(),
-                    oauth_client: Some(client.identifier.clone()),
-                },
-                now,
+        let token = self
+            .issue_token(
+                oxhub_store::Owner::User(row.user.clone()),
+                row.scopes.clone(),
+                "",
+                Some(now + expires_in * 1000),
+                row.session_id.clone(),
+                Some(client.identifier.clone()),
             )
             .await?;
         Ok(Ok(json!({

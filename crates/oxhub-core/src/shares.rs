@@ -386,10 +386,7 @@ impl Hub {
         let scopes = self.share_scopes(scopes, owner, server)?;
         self.may_grant(who, &scopes, owner, server)?;
         self.shared_server(owner, server).await?;
-        let code = format!(
-            "sc_{}",
-            tokens::generate().map_err(|e| HubError::Internal(format!("randomness: {e}")))?
-        );
+        let code = format!("sc_{}", crate::hub::new_secret()?);
         let now = now_ms();
         let row = self
             .store
