@@ -32,8 +32,9 @@ pub fn help_all() -> String {
             continue;
         }
         let _ = write!(out, "\n{} options\n", class.name);
-        if let Some(parent) = class.parent {
-            let _ = writeln!(out, "  (also takes every {parent} option)");
+        if !class.parents.is_empty() {
+            let parents = class.parents.join(" and ");
+            let _ = writeln!(out, "  (also takes every {parents} option)");
         }
         out.push_str(&"-".repeat(class.name.len() + 8));
         out.push('\n');
@@ -92,8 +93,9 @@ pub fn config_file() -> String {
             class.name,
             "-".repeat(78)
         );
-        if let Some(parent) = class.parent {
-            let _ = writeln!(out, "# {} takes every {parent} option too.", class.name);
+        if !class.parents.is_empty() {
+            let parents = class.parents.join(" and ");
+            let _ = writeln!(out, "# {} takes every {parents} option too.", class.name);
         }
         for t in own {
             out.push('\n');

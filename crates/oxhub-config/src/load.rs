@@ -256,7 +256,14 @@ fn load_file(
     })?;
     // Evaluate into a copy, so a file that falls back to the bridge leaves no partial writes.
     let mut attempt = raw.clone();
-    match pyconfig::evaluate(&shown, &source, env, &mut attempt) {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match pyconfig::evaluate_as(
+        &shown,
+        &absolute.to_string_lossy(),
+        &source,
+        env,
+        &mut attempt,
+    ) {
         Ok(()) => {
             *raw = attempt;
             tracing::info!(target: "oxhub::config", "loaded {} with the native evaluator", shown);

@@ -109,7 +109,8 @@ pub enum ClassKind {
 #[derive(Debug, Clone, Copy)]
 pub struct ClassDef {
     pub name: &'static str,
-    pub parent: Option<&'static str>,
+    /// Base classes in Python's order (`class C(A, B)`); the lineage follows Python's MRO.
+    pub parents: &'static [&'static str],
     pub kind: ClassKind,
 }
 
@@ -117,117 +118,203 @@ pub struct ClassDef {
 pub static CLASSES: &[ClassDef] = &[
     ClassDef {
         name: "Application",
-        parent: None,
+        parents: &[],
         kind: ClassKind::Application,
     },
     ClassDef {
         name: "JupyterHub",
-        parent: Some("Application"),
+        parents: &["Application"],
         kind: ClassKind::Application,
     },
     ClassDef {
         name: "Spawner",
-        parent: None,
+        parents: &[],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "LocalProcessSpawner",
-        parent: Some("Spawner"),
+        parents: &["Spawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "SimpleLocalProcessSpawner",
-        parent: Some("LocalProcessSpawner"),
+        parents: &["LocalProcessSpawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "KubeSpawner",
-        parent: Some("Spawner"),
+        parents: &["Spawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "DockerSpawner",
-        parent: Some("Spawner"),
+        parents: &["Spawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "SlurmSpawner",
-        parent: Some("Spawner"),
+        parents: &["Spawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
         name: "Authenticator",
-        parent: None,
+        parents: &[],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "LocalAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "PAMAuthenticator",
-        parent: Some("LocalAuthenticator"),
+        parents: &["LocalAuthenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "DummyAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "SharedPasswordAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "NullAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "OAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "GenericOAuthenticator",
-        parent: Some("OAuthenticator"),
+        parents: &["OAuthenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "GitHubOAuthenticator",
-        parent: Some("OAuthenticator"),
+        parents: &["OAuthenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "GitLabOAuthenticator",
-        parent: Some("OAuthenticator"),
+        parents: &["OAuthenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "GoogleOAuthenticator",
-        parent: Some("OAuthenticator"),
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "Auth0OAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "AzureAdOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "BitbucketOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "CILogonOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "GlobusOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "OpenShiftOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "MWOAuthenticator",
+        parents: &["OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    // OAuthenticator's Local* classes: `class LocalX(LocalAuthenticator, X)`.
+    ClassDef {
+        name: "LocalAuth0OAuthenticator",
+        parents: &["LocalAuthenticator", "Auth0OAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalAzureAdOAuthenticator",
+        parents: &["LocalAuthenticator", "AzureAdOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalBitbucketOAuthenticator",
+        parents: &["LocalAuthenticator", "BitbucketOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalCILogonOAuthenticator",
+        parents: &["LocalAuthenticator", "CILogonOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalGenericOAuthenticator",
+        parents: &["LocalAuthenticator", "GenericOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalGitHubOAuthenticator",
+        parents: &["LocalAuthenticator", "GitHubOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalGitLabOAuthenticator",
+        parents: &["LocalAuthenticator", "GitLabOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalGlobusOAuthenticator",
+        parents: &["LocalAuthenticator", "GlobusOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalGoogleOAuthenticator",
+        parents: &["LocalAuthenticator", "GoogleOAuthenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
+        name: "LocalOpenShiftOAuthenticator",
+        parents: &["LocalAuthenticator", "OpenShiftOAuthenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "LDAPAuthenticator",
-        parent: Some("Authenticator"),
+        parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
     },
     ClassDef {
         name: "Proxy",
-        parent: None,
+        parents: &[],
         kind: ClassKind::Proxy,
     },
     ClassDef {
         name: "ConfigurableHTTPProxy",
-        parent: Some("Proxy"),
+        parents: &["Proxy"],
         kind: ClassKind::Proxy,
     },
     ClassDef {
         name: "CryptKeeper",
-        parent: None,
+        parents: &[],
         kind: ClassKind::Other,
     },
 ];
@@ -341,6 +428,91 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
     },
     Implementation {
         kind: ClassKind::Authenticator,
+        class: "Auth0OAuthenticator",
+        names: &["auth0", "oauthenticator.auth0.Auth0OAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "AzureAdOAuthenticator",
+        names: &["azuread", "oauthenticator.azuread.AzureAdOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "BitbucketOAuthenticator",
+        names: &["bitbucket", "oauthenticator.bitbucket.BitbucketOAuthenticator", "oauthenticator.BitbucketOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "CILogonOAuthenticator",
+        names: &["cilogon", "oauthenticator.cilogon.CILogonOAuthenticator", "oauthenticator.CILogonOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "GlobusOAuthenticator",
+        names: &["globus", "oauthenticator.globus.GlobusOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "OpenShiftOAuthenticator",
+        names: &["openshift", "oauthenticator.openshift.OpenShiftOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "MWOAuthenticator",
+        names: &["mediawiki", "oauthenticator.mediawiki.MWOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalAuth0OAuthenticator",
+        names: &["local-auth0", "oauthenticator.auth0.LocalAuth0OAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalAzureAdOAuthenticator",
+        names: &["local-azuread", "oauthenticator.azuread.LocalAzureAdOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalBitbucketOAuthenticator",
+        names: &["local-bitbucket", "oauthenticator.bitbucket.LocalBitbucketOAuthenticator", "oauthenticator.LocalBitbucketOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalCILogonOAuthenticator",
+        names: &["local-cilogon", "oauthenticator.cilogon.LocalCILogonOAuthenticator", "oauthenticator.LocalCILogonOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalGenericOAuthenticator",
+        names: &["local-generic-oauth", "oauthenticator.generic.LocalGenericOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalGitHubOAuthenticator",
+        names: &["local-github", "oauthenticator.github.LocalGitHubOAuthenticator", "oauthenticator.LocalGitHubOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalGitLabOAuthenticator",
+        names: &["local-gitlab", "oauthenticator.gitlab.LocalGitLabOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalGlobusOAuthenticator",
+        names: &["local-globus", "oauthenticator.globus.LocalGlobusOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalGoogleOAuthenticator",
+        names: &["local-google", "oauthenticator.google.LocalGoogleOAuthenticator", "oauthenticator.LocalGoogleOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "LocalOpenShiftOAuthenticator",
+        names: &["local-openshift", "oauthenticator.openshift.LocalOpenShiftOAuthenticator"],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
         class: "LDAPAuthenticator",
         names: &[
             "ldap",
@@ -450,13 +622,23 @@ pub fn class(name: &str) -> Option<&'static ClassDef> {
     CLASSES.iter().find(|c| c.name == name)
 }
 
-/// The class and its ancestors, most specific first.
+/// The class and its ancestors, most specific first, in Python's method resolution order:
+/// `class LocalGitHubOAuthenticator(LocalAuthenticator, GitHubOAuthenticator)` gives
+/// LocalGitHubOAuthenticator, LocalAuthenticator, GitHubOAuthenticator, OAuthenticator,
+/// Authenticator. (A depth-first walk keeping each class's last visit equals C3 for the
+/// table's hierarchies, where shared bases are only ever roots.)
 pub fn lineage(name: &str) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let mut cur = class(name);
-    while let Some(c) = cur {
-        out.push(c.name);
-        cur = c.parent.and_then(class);
+    let mut walk = Vec::new();
+    let mut stack: Vec<&'static ClassDef> = class(name).into_iter().collect();
+    while let Some(c) = stack.pop() {
+        walk.push(c.name);
+        stack.extend(c.parents.iter().rev().filter_map(|p| class(p)));
+    }
+    let mut out: Vec<&'static str> = Vec::new();
+    for (i, c) in walk.iter().enumerate() {
+        if !walk[i + 1..].contains(c) {
+            out.push(c);
+        }
     }
     out
 }

@@ -97,6 +97,11 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// Bind a module-level name before the file runs (`__file__`).
+    pub fn set_local(&mut self, name: &str, value: Value) {
+        self.locals.insert(name.to_owned(), Obj::V(value));
+    }
+
     pub fn local(&self, name: &str) -> Option<Value> {
         match self.locals.get(name) {
             Some(Obj::V(v)) => Some(v.clone()),

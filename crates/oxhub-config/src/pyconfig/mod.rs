@@ -22,9 +22,22 @@ use crate::raw::RawConfig;
 /// Largest config file the evaluator reads.
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
 
-/// Evaluate one config file into `config`. `file` is the name used in locations.
+/// Evaluate one config file into `config`. `file` is the name used in locations, and the
+/// file's `__file__`.
 pub fn evaluate(
     file: &str,
+    source: &str,
+    env: &dyn Environment,
+    config: &mut RawConfig,
+) -> Result<(), ConfigError> {
+    evaluate_as(file, file, source, env, config)
+}
+
+/// [`evaluate`], with `__file__` set to `path` (traitlets gives a config file its absolute
+/// path there; configs use it to find files beside themselves).
+pub fn evaluate_as(
+    file: &str,
+    path: &str,
     source: &str,
     env: &dyn Environment,
     config: &mut RawConfig,
@@ -57,7 +70,7 @@ pub fn evaluate(
         let worker = std::thread::Builder::new()
             .name("pyconfig".into())
             .stack_size(64 << 20)
-            .spawn_scoped(scope, || parse_and_run(file, source, &index, env, config));
+            .spawn_scoped(scope, || parse_and_run(file, path, source, &index, env, config));
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
                 Err(ConfigError::new(
@@ -77,6 +90,7 @@ pub fn evaluate(
 
 fn parse_and_run(
     file: &str,
+    path: &str,
     source: &str,
     index: &lines::LineIndex,
     env: &dyn Environment,
@@ -84,13 +98,18 @@ fn parse_and_run(
 ) -> Result<(), ConfigError> {
     use rustpython_parser::Parse;
     let suite = rustpython_parser::ast::Suite::parse(source, file).map_err(|e| {
+        // An error at the end of input (unexpected EOF, an unclosed bracket or string) is on
+        // the last line that has code, as Python reports it, not on the empty line after it.
+        let content_end = source.trim_end().len();
+        let offset = e.offset.to_usize().min(content_end);
         ConfigError::new(
             ErrorKind::Syntax,
-            Some(index.location(file, e.offset.to_usize())),
+            Some(index.location(file, offset)),
             format!("Python syntax error: {}", e.error),
         )
     })?;
     let mut machine = eval::Machine::new(file, index, env, config);
+    machine.set_local("__file__", crate::value::Value::Str(path.to_owned()));
     machine.run(&suite)
 }
 

@@ -263,8 +263,8 @@ fn refusals_are_located() {
     check_err(
         "c.A.é = 1\nc.A.x = (1 +\n",
         ErrorKind::Syntax,
-        3,
-        1,
+        2,
+        13,
         "syntax",
     );
     check_err(
@@ -301,4 +301,35 @@ fn deep_nesting_is_refused_not_crashed() {
     assert!(run(&src).is_err());
     let src = format!("c.A.x = 1{}\n", " + 1".repeat(5000));
     assert!(run(&src).is_err());
+}
+
+#[test]
+fn dunder_file_is_the_files_path() {
+    let mut raw = RawConfig::default();
+    let src = "import os\nhere = os.path.dirname(os.path.abspath(__file__))\nc.JupyterHub.cookie_secret_file = os.path.join(here, 'cookie_secret')\nc.JupyterHub.db_url = 'sqlite:///' + os.path.join(here, 'hub.sqlite')\n";
+    super::evaluate_as("cfg/jupyterhub_config.py", "/srv/hub/jupyterhub_config.py", src, &env(), &mut raw)
+        .expect("evaluates");
+    let got: Vec<String> = raw
+        .iter()
+        .map(|(c, n, e)| format!("{c}.{n} = {}", e.value.repr()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "JupyterHub.cookie_secret_file = '/srv/hub/cookie_secret'",
+            "JupyterHub.db_url = 'sqlite:////srv/hub/hub.sqlite'"
+        ]
+    );
+}
+
+#[test]
+fn syntax_error_at_end_of_input_is_on_the_last_real_line() {
+    // No trailing newline: Python (and so JupyterHub) reports line 2, not line 3.
+    let e = run("c = get_config()\nc.JupyterHub.ip = '127.0.0.1").expect_err("unterminated string");
+    assert_eq!(e.kind, ErrorKind::Syntax, "{e}");
+    assert_eq!(e.at.as_ref().map(|a| a.line), Some(2), "{e}");
+    let e = run("c = get_config()\nc.JupyterHub.port = (8000").expect_err("unclosed bracket");
+    assert_eq!(e.at.as_ref().map(|a| a.line), Some(2), "{e}");
+    let e = run("c = get_config()\nc.JupyterHub.port = (8000\n").expect_err("unclosed bracket");
+    assert_eq!(e.at.as_ref().map(|a| a.line), Some(2), "{e}");
 }

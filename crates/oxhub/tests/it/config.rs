@@ -357,3 +357,73 @@ fn hub_and_chores_validate_config_first() {
         );
     }
 }
+
+#[test]
+fn dunder_file_is_the_absolute_path_of_each_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fs::canonicalize(dir.path()).unwrap();
+    fs::write(
+        base.join("jupyterhub_config.py"),
+        "import os\nhere = os.path.dirname(os.path.abspath(__file__))\nc.JupyterHub.cookie_secret_file = os.path.join(here, 'cookie_secret')\n",
+    )
+    .unwrap();
+    fs::create_dir(base.join("jupyterhub_config.d")).unwrap();
+    fs::write(
+        base.join("jupyterhub_config.d/10-db.py"),
+        "import os\nc.JupyterHub.db_url = 'sqlite:///' + os.path.join(os.path.dirname(__file__), 'hub.sqlite')\n",
+    )
+    .unwrap();
+    let json = show_config(&base, &[]);
+    assert_eq!(
+        json["config"]["JupyterHub"]["cookie_secret_file"]["value"],
+        base.join("cookie_secret").to_string_lossy().as_ref()
+    );
+    assert_eq!(
+        json["config"]["JupyterHub"]["db_url"]["value"],
+        format!("sqlite:///{}", base.join("jupyterhub_config.d/hub.sqlite").display())
+    );
+}
+
+#[test]
+fn oauthenticator_local_classes_are_known_and_inherit_their_bases_traits() {
+    // Every authenticator OAuthenticator 17.4 ships, by entry point and by import string.
+    for name in [
+        "oauthenticator.LocalGitHubOAuthenticator",
+        "oauthenticator.github.LocalGitHubOAuthenticator",
+        "local-github",
+        "oauthenticator.gitlab.LocalGitLabOAuthenticator",
+        "oauthenticator.LocalGoogleOAuthenticator",
+        "oauthenticator.generic.LocalGenericOAuthenticator",
+        "oauthenticator.azuread.LocalAzureAdOAuthenticator",
+        "oauthenticator.LocalBitbucketOAuthenticator",
+        "oauthenticator.cilogon.LocalCILogonOAuthenticator",
+        "oauthenticator.globus.LocalGlobusOAuthenticator",
+        "oauthenticator.openshift.LocalOpenShiftOAuthenticator",
+        "oauthenticator.auth0.LocalAuth0OAuthenticator",
+        "auth0",
+        "azuread",
+        "mediawiki",
+        "oauthenticator.mediawiki.MWOAuthenticator",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("jupyterhub_config.py"),
+            format!("c.JupyterHub.authenticator_class = '{name}'\n"),
+        )
+        .unwrap();
+        let out = oxhub(dir.path(), &["show-config", "--strict-config"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("jupyterhub_config.py"),
+        "c.JupyterHub.authenticator_class = 'oauthenticator.LocalGitHubOAuthenticator'\nc.GitHubOAuthenticator.allowed_organizations = {'org'}\nc.OAuthenticator.client_id = 'abc'\nc.LocalAuthenticator.create_system_users = True\n",
+    )
+    .unwrap();
+    let json = show_config(dir.path(), &[]);
+    assert_eq!(json["selected"]["authenticator"], "LocalGitHubOAuthenticator");
+    let cfg = &json["config"]["LocalGitHubOAuthenticator"];
+    assert_eq!(cfg["allowed_organizations"]["value"], serde_json::json!(["org"]));
+    assert_eq!(cfg["client_id"]["value"], "abc");
+    assert_eq!(cfg["create_system_users"]["value"], true);
+}
