@@ -59,3 +59,11 @@ bash scripts/e2e-venv.sh
 
 echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing spawners, a hub killed mid-spawn, the idle culler"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_jupyterlab.py --oxhub "$oxhub"
+
+echo "== real browser: Debian's Chromium driven by playwright-core: login to JupyterLab, the Stop buttons, spawn-pending's progress"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)   # playwright-core only; it downloads no browser
+node tests/browser/run.mjs --oxhub "$oxhub" --venv .cache/venv-e2e

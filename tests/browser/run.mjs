@@ -1,0 +1,543 @@
+#!/usr/bin/env node
+// Real-browser tests of oxhub's pages: Debian's Chromium driven by playwright-core (no browser
+// download; the browser is /usr/bin/chromium, or CHROMIUM_PATH).
+//
+//   node tests/browser/run.mjs --oxhub target/debug/oxhub [--venv .cache/venv-e2e] [--only NAME]
+//
+// Each test starts its own `oxhub` (which starts its own proxy) in a temporary directory, with a
+// jupyterhub_config.py like the e2e tests' (Dummy authenticator, the simple local spawner running
+// the e2e venv's jupyterhub-singleuser + JupyterLab, loopback ports picked at run time), drives
+// the hub's pages in a fresh Chromium profile, and stops the hub by PID (SIGTERM, then waits; the
+// hub stops its proxy and servers). Screenshots of the key pages go to BROWSER_SCREENSHOTS
+// (default: a new temporary directory); their paths are printed. The browser's console
+// messages, failed requests, HTTP errors, dialogs and the hub requests it made are printed after
+// each test. The last line is `browser: N passed, N failed`; the exit status is non-zero on any
+// failure.
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..", "..");
+const PASSWORD = "browser-password";
+const ADMIN_TOKEN = "browser-admin-token-" + crypto.randomBytes(12).toString("hex");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+// Flags that work on this project's machines (no network but loopback).
+const CHROMIUM_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+const TEST_TIMEOUT_MS = 300_000;
+
+// ------------------------------------------------------------------ arguments and helpers
+
+function parseArgs(argv) {
+  const out = { oxhub: "", venv: path.join(ROOT, ".cache", "venv-e2e"), only: "" };
+  for (let i = 0; i < argv.length; i++) {
+    const [k, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    if (k === "--oxhub") out.oxhub = value();
+    else if (k === "--venv") out.venv = value();
+    else if (k === "--only") out.only = value();
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!out.oxhub) throw new Error("usage: node run.mjs --oxhub PATH [--venv DIR] [--only NAME]");
+  out.oxhub = path.resolve(out.oxhub);
+  out.venv = path.resolve(out.venv);
+  return out;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy or `ms` pass; returns the last value. */
+async function waitFor(fn, ms, every = 200) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let v;
+    try { v = await fn(); } catch { v = undefined; }
+    if (v || Date.now() >= deadline) return v;
+    await sleep(every);
+  }
+}
+
+/** `n` distinct free loopback ports (bound together, then released). */
+async function freePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+function procState(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/)[0];
+  } catch { return null; }
+}
+const alive = (pid) => !["Z", "X", null].includes(procState(pid));
+
+/** Live processes whose environment holds `marker` (each hub gives its servers a fresh one). */
+function pidsWith(marker) {
+  const found = [];
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/environ`).includes(marker) && alive(+e)) found.push(+e);
+    } catch { /* gone, or not ours to read */ }
+  }
+  return found;
+}
+
+const py = (s) => JSON.stringify(s); // a JSON string is a valid Python string literal
+
+/** A check failed that later checks of the test depend on (already counted). */
+class Abort extends Error {}
+/** Something the test needs did not happen (counted as a failure with this message). */
+class Failure extends Error {}
+
+class Checks {
+  constructor() { this.passed = 0; this.failed = 0; }
+  check(name, ok, detail = "") {
+    if (ok) { this.passed++; console.log(`ok   - ${name}`); }
+    else {
+      this.failed++;
+      const d = typeof detail === "string" ? detail : JSON.stringify(detail);
+      console.log(`FAIL - ${name}${d ? ": " + d : ""}`);
+    }
+    return Boolean(ok);
+  }
+  require(name, ok, detail = "") {
+    if (!this.check(name, ok, detail)) throw new Abort(name);
+  }
+}
+
+// ------------------------------------------------------------------ the hub
+
+class Hub {
+  constructor(opts, { extra = "", cmd } = {}) {
+    this.opts = opts;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "oxhub-browser-"));
+    this.marker = crypto.randomBytes(16).toString("hex");
+    this.extra = extra;
+    this.cmd = cmd || [path.join(opts.venv, "bin", "jupyterhub-singleuser")];
+    this.logPath = path.join(this.dir, "hub.log");
+    this.proc = null;
+    this.exited = null;
+  }
+
+  async start() {
+    [this.port, this.apiPort, this.hubPort] = await freePorts(3);
+    this.url = `http://127.0.0.1:${this.port}`;
+    const root = process.getuid && process.getuid() === 0;
+    const config = [
+      `c.JupyterHub.ip = '127.0.0.1'`,
+      `c.JupyterHub.port = ${this.port}`,
+      `c.JupyterHub.hub_ip = '127.0.0.1'`,
+      `c.JupyterHub.hub_port = ${this.hubPort}`,
+      `c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:${this.apiPort}'`,
+      `c.ConfigurableHTTPProxy.pid_file = 'proxy.pid'`,
+      `c.JupyterHub.authenticator_class = 'dummy'`,
+      `c.DummyAuthenticator.password = ${py(PASSWORD)}`,
+      `c.Authenticator.admin_users = {'admin'}`,
+      `c.JupyterHub.api_tokens = {${py(ADMIN_TOKEN)}: 'admin'}`,
+      `c.JupyterHub.spawner_class = 'simple'`,
+      `c.SimpleLocalProcessSpawner.home_dir_template = ${py(path.join(this.dir, "home", "{username}"))}`,
+      `c.Spawner.environment = {'OXHUB_BROWSER_MARKER': ${py(this.marker)}}`,
+      `c.Spawner.cmd = [${this.cmd.map(py).join(", ")}]`,
+      `c.Spawner.args = ${root ? "['--allow-root']" : "[]"}`,
+      `c.Spawner.default_url = '/lab'`,
+      this.extra,
+      "",
+    ].join("\n");
+    fs.writeFileSync(path.join(this.dir, "jupyterhub_config.py"), config);
+    const log = fs.openSync(this.logPath, "a");
+    const env = {
+      ...process.env,
+      CONFIGPROXY_AUTH_TOKEN: crypto.randomBytes(16).toString("hex"),
+      PATH: path.join(this.opts.venv, "bin") + path.delimiter + (process.env.PATH || ""),
+    };
+    this.proc = spawn(this.opts.oxhub, [], { cwd: this.dir, env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    this.exited = new Promise((r) => this.proc.once("exit", (code, sig) => r({ code, sig })));
+    this.proc.once("exit", () => { this.proc.done = true; });
+    const up = await waitFor(async () => {
+      if (this.proc.done) return "exited";
+      const r = await fetch(this.url + "/hub/health", { signal: AbortSignal.timeout(2000) });
+      return r.status === 200 && "up";
+    }, 30_000);
+    if (up !== "up") throw new Failure(`the hub did not start (${up || "no answer in 30 s"}); log:\n${this.tail()}`);
+    this.up = true;
+  }
+
+  tail(n = 40) {
+    try { return fs.readFileSync(this.logPath, "utf8").split("\n").slice(-n - 1).join("\n"); }
+    catch { return ""; }
+  }
+
+  async api(method, p, body) {
+    const r = await fetch(this.url + "/hub/api" + p, {
+      method,
+      headers: { Authorization: `token ${ADMIN_TOKEN}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json, text };
+  }
+
+  /** The server `name` of `user` as the REST API sees it, or null if it has none. */
+  async server(user, name = "") {
+    const r = await this.api("GET", `/users/${user}`);
+    return (r.json && r.json.servers && r.json.servers[name]) || null;
+  }
+
+  proxyPid() {
+    try { return parseInt(fs.readFileSync(path.join(this.dir, "proxy.pid"), "utf8").trim(), 10) || null; }
+    catch { return null; }
+  }
+
+  /** SIGTERM the hub by PID and wait; then check that its proxy and servers are gone too
+   * (anything of this hub's left over is killed). Returns what was left over. */
+  async stop() {
+    const leftovers = [];
+    if (!this.proc) return leftovers;
+    const proxy = this.proxyPid();
+    if (!this.proc.done) {
+      this.proc.kill("SIGTERM");
+      const t = await Promise.race([this.exited, sleep(30_000).then(() => null)]);
+      if (!t) {
+        leftovers.push(`hub ${this.proc.pid} (did not exit within 30 s of SIGTERM)`);
+        this.proc.kill("SIGKILL");
+        await this.exited;
+      }
+    }
+    await waitFor(() => !(proxy && alive(proxy)) && pidsWith(this.marker).length === 0, 10_000);
+    if (proxy && alive(proxy)) {
+      leftovers.push(`proxy ${proxy}`);
+      try { process.kill(proxy, "SIGTERM"); } catch { /* gone */ }
+    }
+    for (const pid of pidsWith(this.marker)) {
+      leftovers.push(`server process ${pid}`);
+      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+    }
+    return leftovers;
+  }
+}
+
+// ------------------------------------------------------------------ the browser
+
+/** A fresh Chromium profile with one page whose console, errors, failed requests, dialogs,
+ * navigations and hub requests are recorded in `events`. */
+async function openBrowser(dir) {
+  const profile = fs.mkdtempSync(path.join(dir, "chromium-profile-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+    timeout: 60_000,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const events = [];
+  const t0 = Date.now();
+  const at = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  const short = (u) => {
+    try {
+      const x = new URL(u);
+      return (x.pathname + x.search).replace(/(_xsrf=)[^&]+/, "$1…");
+    } catch { return u; }
+  };
+  const add = (kind, text) => events.push({ kind, text: `${at()} ${kind}: ${text}` });
+  page.on("console", (m) => add(`console.${m.type()}`, `${m.text()} (${short(m.location().url || "")})`));
+  page.on("pageerror", (e) => add("pageerror", e.message));
+  page.on("requestfailed", (r) => add("requestfailed", `${r.method()} ${short(r.url())} ${r.failure()?.errorText || ""}`));
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400) add("http-error", `${r.status()} ${r.request().method()} ${short(r.url())}`);
+    else if (u.pathname.startsWith("/hub/") && !u.pathname.startsWith("/hub/static/")) {
+      add("hub-request", `${r.request().method()} ${short(r.url())} -> ${r.status()}`);
+    }
+  });
+  page.on("dialog", (d) => { add("dialog", `${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on("framenavigated", (f) => { if (f === page.mainFrame()) add("navigated", short(f.url())); });
+  return { context, page, events };
+}
+
+/** Prints the recorded browser events worth reading (all of them when the test failed). */
+function printEvents(events, all) {
+  const worth = all ? events : events.filter((e) => !/^console\.(log|info|debug)$/.test(e.kind));
+  const cap = 80;
+  for (const e of worth.slice(0, cap)) console.log(`#   ${e.text}`);
+  if (worth.length > cap) console.log(`#   ... ${worth.length - cap} more`);
+}
+
+async function shot(page, name) {
+  const file = path.join(SHOTS, name);
+  try {
+    await page.screenshot({ path: file, timeout: 20_000 });
+    console.log(`# screenshot: ${file}`);
+  } catch (e) {
+    console.log(`# screenshot ${name} failed: ${e.message.split("\n")[0]}`);
+  }
+}
+
+/** Fills and submits the login form of the page currently showing it. */
+async function submitLogin(c, page, user, screenshot) {
+  const ok = await page.locator("#login-form").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
+  c.require("the login form is shown", ok, page.url());
+  await page.fill("#username_input", user);
+  await page.fill("#password_input", PASSWORD);
+  if (screenshot) await shot(page, screenshot);
+  await page.click("#login_submit");
+}
+
+/** Waits for the JupyterLab UI at `prefix`lab; returns an error text or "". Gives up early when
+ * spawn-pending reports that the spawn failed. */
+async function waitForLab(page, prefix, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let at = "";
+    try { at = new URL(page.url()).pathname; } catch { /* about:blank */ }
+    if (at.startsWith(prefix + "lab")) break;
+    const failed = await page.locator("#progress-failed").textContent({ timeout: 250 }).catch(() => null);
+    if (failed) return `spawn-pending reports a failed spawn: ${failed}`;
+    if (Date.now() >= deadline) {
+      const says = await page.locator("main").innerText({ timeout: 1000 }).catch(() => "");
+      return `the browser did not reach ${prefix}lab within ${ms / 1000} s (at ${page.url()}; the page says: ${JSON.stringify(says.slice(0, 300))})`;
+    }
+    await sleep(250);
+  }
+  try {
+    await page.locator("#jp-main-dock-panel").waitFor({ state: "visible", timeout: 60_000 });
+  } catch {
+    return `JupyterLab's #jp-main-dock-panel did not appear within 60 s at ${page.url()}`;
+  }
+  return "";
+}
+
+/** Clicks `selector` on the home page and waits for the DELETE it sends and the reload after it. */
+async function clickStop(page, selector) {
+  const del = page.waitForResponse((r) => r.request().method() === "DELETE", { timeout: 30_000 });
+  const reloaded = page.waitForEvent("framenavigated", { predicate: (f) => f === page.mainFrame(), timeout: 30_000 });
+  await page.click(selector, { timeout: 10_000 });
+  let response = null;
+  try { response = await del; } catch { /* reported by the caller */ }
+  let reload = true;
+  try { await reloaded; await page.waitForLoadState("load", { timeout: 15_000 }); } catch { reload = false; }
+  return { response, reload };
+}
+
+// ------------------------------------------------------------------ tests
+
+const stopDefault = {
+  hub: () => ({}),
+  run: async (c, hub, { page }) => {
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await submitLogin(c, page, "alice", "login.png");
+    const lab = await waitForLab(page, "/user/alice/", 90_000);
+    c.require("login through the form leads to JupyterLab (#jp-main-dock-panel)", !lab, lab);
+    const launcher = await page.locator(".jp-Launcher").first().waitFor({ state: "visible", timeout: 30_000 }).then(() => true, () => false);
+    c.check("JupyterLab shows its launcher", launcher);
+    await shot(page, "jupyterlab.png");
+    const srv = await hub.server("alice");
+    c.check("the REST API shows alice's server ready", srv && srv.ready, srv);
+
+    await page.goto(hub.url + "/hub/home", { timeout: 30_000 });
+    const stop = await page.locator("#stop").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
+    c.require("/hub/home shows the Stop My Server button", stop, await page.locator("main").innerText().catch((e) => e.message));
+    await shot(page, "home-running.png");
+    const { response, reload } = await clickStop(page, "#stop");
+    const delPath = response ? new URL(response.url()).pathname : null;
+    c.check("the Stop button sends DELETE /hub/api/users/alice/server",
+      delPath === "/hub/api/users/alice/server", response ? `DELETE ${response.url()}` : "no DELETE request within 30 s");
+    c.check("the DELETE succeeds (204 or 202)", response && [202, 204].includes(response.status()), response && response.status());
+    c.check("the home page reloads after the stop", reload);
+    const started = await page.locator("a#start", { hasText: "Start My Server" }).waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
+    c.check("after the reload the home page shows Start My Server", started && (await page.locator("#stop").count()) === 0,
+      await page.locator("main").innerText().catch((e) => e.message));
+    await shot(page, "home-stopped.png");
+    const after = await waitFor(async () => {
+      const s = await hub.server("alice");
+      return !(s && (s.ready || s.pending)) && { s };
+    }, 15_000);
+    c.check("the REST API shows alice's server not running", after, await hub.server("alice"));
+    const gone = await waitFor(() => pidsWith(hub.marker).length === 0, 15_000);
+    c.check("no process of alice's server is left", gone, pidsWith(hub.marker));
+  },
+};
+
+const stopNamed = {
+  hub: () => ({ extra: "c.JupyterHub.allow_named_servers = True" }),
+  run: async (c, hub, { page }) => {
+    await page.goto(hub.url + "/hub/home", { timeout: 30_000 });
+    c.check("/hub/home sends a logged-out browser to the login page", new URL(page.url()).pathname === "/hub/login", page.url());
+    await submitLogin(c, page, "alice");
+    const home = await page.waitForURL((u) => u.pathname === "/hub/home", { timeout: 30_000 }).then(() => true, () => false);
+    c.require("login with next=/hub/home comes back to the home page", home, page.url());
+    const form = await page.locator("#new-server input[name=name]").waitFor({ state: "visible", timeout: 10_000 }).then(() => true, () => false);
+    c.require("the home page has the Add New Server form", form);
+    await page.fill("#new-server input[name=name]", "gpu");
+    await shot(page, "home-named-new.png");
+    await page.click("#new-server input[type=submit]");
+    const lab = await waitForLab(page, "/user/alice/gpu/", 90_000);
+    c.require("Add New Server starts the named server 'gpu' and opens its JupyterLab", !lab, lab);
+    await shot(page, "jupyterlab-named.png");
+    const srv = await hub.server("alice", "gpu");
+    c.check("the REST API shows the named server ready", srv && srv.ready && srv.url === "/user/alice/gpu/", srv);
+
+    await page.goto(hub.url + "/hub/home", { timeout: 30_000 });
+    const row = page.locator('tr[data-server-name="gpu"]');
+    const stop = await row.locator("button.stop-server").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
+    c.require("the named server's row has a stop button", stop, await page.locator("main").innerText().catch((e) => e.message));
+    await shot(page, "home-named-running.png");
+    const { response, reload } = await clickStop(page, 'tr[data-server-name="gpu"] button.stop-server');
+    const delPath = response ? new URL(response.url()).pathname : null;
+    c.check("its stop button sends DELETE /hub/api/users/alice/servers/gpu",
+      delPath === "/hub/api/users/alice/servers/gpu", response ? `DELETE ${response.url()}` : "no DELETE request within 30 s");
+    c.check("the DELETE succeeds (204 or 202)", response && [202, 204].includes(response.status()), response && response.status());
+    c.check("the home page reloads after the stop", reload);
+    const start = await page.locator('tr[data-server-name="gpu"] a.start-server').waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
+    c.check("after the reload the row offers 'start' instead of 'stop'",
+      start && (await page.locator('tr[data-server-name="gpu"] button.stop-server').count()) === 0,
+      await page.locator("main").innerText().catch((e) => e.message));
+    await shot(page, "home-named-stopped.png");
+    const after = await waitFor(async () => {
+      const s = await hub.server("alice", "gpu");
+      return !(s && (s.ready || s.pending)) && { s };
+    }, 15_000);
+    c.check("the REST API shows the named server not running", after, await hub.server("alice", "gpu"));
+    const gone = await waitFor(() => pidsWith(hub.marker).length === 0, 15_000);
+    c.check("no process of the named server is left", gone, pidsWith(hub.marker));
+  },
+};
+
+const slowSpawn = {
+  // sh runs the script with $0 = jupyterhub-singleuser and "$@" = Spawner.args.
+  hub: (opts) => ({
+    cmd: ["/bin/sh", "-c", 'sleep 15; exec "$0" "$@"', path.join(opts.venv, "bin", "jupyterhub-singleuser")],
+    extra: "c.Spawner.start_timeout = 120\nc.Spawner.http_timeout = 90",
+  }),
+  run: async (c, hub, { page }) => {
+    const progressRequests = [];
+    page.on("response", (r) => {
+      if (new URL(r.url()).pathname.endsWith("/progress")) {
+        progressRequests.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"] || "" });
+      }
+    });
+    const pendingLoads = [];
+    page.on("framenavigated", (f) => {
+      if (f === page.mainFrame() && new URL(f.url()).pathname.startsWith("/hub/spawn-pending/")) pendingLoads.push(f.url());
+    });
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    const t0 = Date.now();
+    await submitLogin(c, page, "alice");
+    const pending = await page.waitForURL((u) => u.pathname === "/hub/spawn-pending/alice", { timeout: 40_000 }).then(() => true, () => false);
+    c.require("after login the browser lands on /hub/spawn-pending/alice", pending, page.url());
+    console.log(`# on spawn-pending ${((Date.now() - t0) / 1000).toFixed(1)} s after submitting the login form`);
+    const seen = [];
+    const moved = await waitFor(async () => {
+      const v = await page.evaluate(() => {
+        const bar = document.getElementById("progress-bar");
+        const msg = document.getElementById("progress-message");
+        return bar ? { value: bar.value, message: msg ? msg.textContent : "" } : null;
+      });
+      if (v && !seen.some((s) => s.value === v.value && s.message === v.message)) seen.push(v);
+      return v && v.value > 0;
+    }, 30_000, 100);
+    c.check("the progress bar moves above 0 on spawn-pending", moved, seen);
+    console.log(`# progress seen: ${JSON.stringify(seen)}`);
+    if (moved) await shot(page, "spawn-pending.png");
+    const pr = progressRequests[0];
+    c.check("spawn-pending's EventSource reads /hub/api/users/alice/server/progress as text/event-stream",
+      pr && new URL(pr.url).pathname === "/hub/api/users/alice/server/progress" && pr.status === 200 && pr.type.startsWith("text/event-stream"),
+      pr || "no progress request");
+    const lab = await waitForLab(page, "/user/alice/", 90_000);
+    c.require("spawn-pending goes on to JupyterLab by itself once the server is ready", !lab, lab);
+    console.log(`# JupyterLab ${((Date.now() - t0) / 1000).toFixed(1)} s after submitting the login form`);
+    c.check("spawn-pending was loaded once (no reload)", pendingLoads.length === 1, pendingLoads);
+    await page.locator(".jp-Launcher").first().waitFor({ state: "visible", timeout: 30_000 }).catch(() => {});
+    await shot(page, "jupyterlab-after-slow-spawn.png");
+  },
+};
+
+const TESTS = [
+  ["stop_default", "login form → JupyterLab → /hub/home → Stop My Server", stopDefault],
+  ["stop_named", "named server: Add New Server → JupyterLab → its stop button", stopNamed],
+  ["slow_spawn", "a 15 s spawn: spawn-pending's progress bar, then JupyterLab without reload", slowSpawn],
+];
+
+// ------------------------------------------------------------------ runner
+
+let SHOTS;
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  for (const [what, p] of [["oxhub", opts.oxhub], ["chromium", CHROMIUM], ["jupyterhub-singleuser", path.join(opts.venv, "bin", "jupyterhub-singleuser")]]) {
+    if (!fs.existsSync(p)) {
+      console.log(`FAIL - ${what} not found at ${p}`);
+      console.log("browser: 0 passed, 1 failed");
+      process.exit(1);
+    }
+  }
+  SHOTS = process.env.BROWSER_SCREENSHOTS
+    ? path.resolve(process.env.BROWSER_SCREENSHOTS)
+    : fs.mkdtempSync(path.join(os.tmpdir(), "oxhub-browser-shots-"));
+  fs.mkdirSync(SHOTS, { recursive: true });
+  console.log(`# screenshots go to ${SHOTS}`);
+  const c = new Checks();
+  const started = Date.now();
+  for (const [name, doc, test] of TESTS) {
+    if (opts.only && !name.includes(opts.only)) continue;
+    console.log(`# ${name}: ${doc}`);
+    const t = Date.now();
+    const failedBefore = c.failed;
+    const hub = new Hub(opts, test.hub(opts));
+    let browser = null;
+    let watchdog = null;
+    try {
+      await hub.start();
+      browser = await openBrowser(hub.dir);
+      const timedOut = new Promise((_, reject) => {
+        watchdog = setTimeout(() => reject(new Error(`test did not finish within ${TEST_TIMEOUT_MS / 1000} s`)), TEST_TIMEOUT_MS);
+      });
+      await Promise.race([test.run(c, hub, browser), timedOut]);
+    } catch (e) {
+      if (e instanceof Abort) console.log(`# aborted ${name}: ${e.message}`);
+      else if (e instanceof Failure) c.check(name, false, e.message);
+      else c.check(`${name} ran without an exception`, false, e.stack || String(e));
+    } finally {
+      clearTimeout(watchdog);
+      if (browser) {
+        if (c.failed > failedBefore) await shot(browser.page, `FAILED-${name}.png`);
+        printEvents(browser.events, c.failed > failedBefore);
+        await browser.context.close().catch(() => {});
+      }
+      {
+        const leftovers = await hub.stop();
+        if (hub.up) c.check(`${name}: SIGTERM stops the hub, its proxy and its servers`, leftovers.length === 0, leftovers.join(", "));
+        if (c.failed > failedBefore) console.log(`# hub log (${hub.logPath}), last lines:\n${hub.tail(40).replace(/^/gm, "#   ")}`);
+        else fs.rmSync(hub.dir, { recursive: true, force: true });
+      }
+    }
+    console.log(`# ${name} took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  console.log(`# all tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`browser: ${c.passed} passed, ${c.failed} failed`);
+  process.exit(c.failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log(`FAIL - the browser suite crashed: ${e.stack || e}`);
+  console.log("browser: 0 passed, 1 failed");
+  process.exit(1);
+});
