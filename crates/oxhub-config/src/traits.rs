@@ -439,12 +439,20 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
     Implementation {
         kind: ClassKind::Authenticator,
         class: "BitbucketOAuthenticator",
-        names: &["bitbucket", "oauthenticator.bitbucket.BitbucketOAuthenticator", "oauthenticator.BitbucketOAuthenticator"],
+        names: &[
+            "bitbucket",
+            "oauthenticator.bitbucket.BitbucketOAuthenticator",
+            "oauthenticator.BitbucketOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "CILogonOAuthenticator",
-        names: &["cilogon", "oauthenticator.cilogon.CILogonOAuthenticator", "oauthenticator.CILogonOAuthenticator"],
+        names: &[
+            "cilogon",
+            "oauthenticator.cilogon.CILogonOAuthenticator",
+            "oauthenticator.CILogonOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
@@ -454,7 +462,10 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
     Implementation {
         kind: ClassKind::Authenticator,
         class: "OpenShiftOAuthenticator",
-        names: &["openshift", "oauthenticator.openshift.OpenShiftOAuthenticator"],
+        names: &[
+            "openshift",
+            "oauthenticator.openshift.OpenShiftOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
@@ -464,52 +475,86 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalAuth0OAuthenticator",
-        names: &["local-auth0", "oauthenticator.auth0.LocalAuth0OAuthenticator"],
+        names: &[
+            "local-auth0",
+            "oauthenticator.auth0.LocalAuth0OAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalAzureAdOAuthenticator",
-        names: &["local-azuread", "oauthenticator.azuread.LocalAzureAdOAuthenticator"],
+        names: &[
+            "local-azuread",
+            "oauthenticator.azuread.LocalAzureAdOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalBitbucketOAuthenticator",
-        names: &["local-bitbucket", "oauthenticator.bitbucket.LocalBitbucketOAuthenticator", "oauthenticator.LocalBitbucketOAuthenticator"],
+        names: &[
+            "local-bitbucket",
+            "oauthenticator.bitbucket.LocalBitbucketOAuthenticator",
+            "oauthenticator.LocalBitbucketOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalCILogonOAuthenticator",
-        names: &["local-cilogon", "oauthenticator.cilogon.LocalCILogonOAuthenticator", "oauthenticator.LocalCILogonOAuthenticator"],
+        names: &[
+            "local-cilogon",
+            "oauthenticator.cilogon.LocalCILogonOAuthenticator",
+            "oauthenticator.LocalCILogonOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalGenericOAuthenticator",
-        names: &["local-generic-oauth", "oauthenticator.generic.LocalGenericOAuthenticator"],
+        names: &[
+            "local-generic-oauth",
+            "oauthenticator.generic.LocalGenericOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalGitHubOAuthenticator",
-        names: &["local-github", "oauthenticator.github.LocalGitHubOAuthenticator", "oauthenticator.LocalGitHubOAuthenticator"],
+        names: &[
+            "local-github",
+            "oauthenticator.github.LocalGitHubOAuthenticator",
+            "oauthenticator.LocalGitHubOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalGitLabOAuthenticator",
-        names: &["local-gitlab", "oauthenticator.gitlab.LocalGitLabOAuthenticator"],
+        names: &[
+            "local-gitlab",
+            "oauthenticator.gitlab.LocalGitLabOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalGlobusOAuthenticator",
-        names: &["local-globus", "oauthenticator.globus.LocalGlobusOAuthenticator"],
+        names: &[
+            "local-globus",
+            "oauthenticator.globus.LocalGlobusOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalGoogleOAuthenticator",
-        names: &["local-google", "oauthenticator.google.LocalGoogleOAuthenticator", "oauthenticator.LocalGoogleOAuthenticator"],
+        names: &[
+            "local-google",
+            "oauthenticator.google.LocalGoogleOAuthenticator",
+            "oauthenticator.LocalGoogleOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,
         class: "LocalOpenShiftOAuthenticator",
-        names: &["local-openshift", "oauthenticator.openshift.LocalOpenShiftOAuthenticator"],
+        names: &[
+            "local-openshift",
+            "oauthenticator.openshift.LocalOpenShiftOAuthenticator",
+        ],
     },
     Implementation {
         kind: ClassKind::Authenticator,

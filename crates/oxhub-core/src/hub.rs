@@ -7,7 +7,7 @@ use crate::error::{clip, HubError};
 use crate::identity::{Groups, Identity, Subject};
 use crate::tokens;
 use oxhub_config::HubConfig;
-use oxhub_model::names::{GroupName, UserName};
+use oxhub_model::names::UserName;
 use oxhub_model::scope::{Access, Owner, Resource, ScopeSet, Vocabulary};
 use oxhub_store::{Owner as TokenOwner, Store, UserQuery, UserRow};
 use std::collections::{BTreeSet, HashMap};
@@ -77,7 +77,7 @@ pub(crate) fn new_secret() -> Result<String, HubError> {
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
 
-fn check(access: Access, required: &[&str], what: &str) -> Result<(), HubError> {
+pub(crate) fn check(access: Access, required: &[&str], what: &str) -> Result<(), HubError> {
     match access {
         Access::Allowed => Ok(()),
         Access::NotFound => Err(HubError::NotFound(format!(
@@ -406,7 +406,7 @@ impl Hub {
         } else {
             scopes
         };
-        let expires_at = expires_in_s.map(|s| now_ms() + s * 1000);
+        let expires_at = expires_in_s.map(|s| now_ms().saturating_add(s.saturating_mul(1000)));
         self.issue_token(owner, scopes, note, expires_at, None, None)
             .await
     }
@@ -460,12 +460,16 @@ impl Hub {
         names: &[String],
         admin: bool,
     ) -> Result<Vec<UserRow>, HubError> {
-        check(
-            who.scopes
-                .check(&["admin:users"], &Resource::Global, &Groups::default()),
-            &["admin:users"],
-            "users",
-        )?;
+        // Each name is its own resource: a filtered admin:users that does not cover a name
+        // hides it (404), as JupyterHub's needs_scope does.
+        for n in names {
+            check(
+                who.scopes
+                    .check(&["admin:users"], &Resource::User(n), &Groups::default()),
+                &["admin:users"],
+                &format!("user {}", clip(n)),
+            )?;
+        }
         if admin && !who.subject.is_admin() {
             return Err(HubError::Refused(
                 "Only admins can grant admin permissions".into(),
@@ -494,23 +498,22 @@ impl Hub {
         admin: bool,
     ) -> Result<UserRow, HubError> {
         let cookie_id = crate::hub::new_secret()?;
+        let roles: &[&str] = if admin {
+            &[USER_ROLE, ADMIN_ROLE]
+        } else {
+            &[USER_ROLE]
+        };
         let row = self
             .store
-            .create_user(name, admin, &cookie_id, now_ms())
+            .create_user(name, admin, &cookie_id, now_ms(), roles)
             .await?;
-        self.store
-            .grant_role(USER_ROLE, oxhub_store::MemberKind::User, name)
-            .await?;
-        if admin {
-            self.store
-                .grant_role(ADMIN_ROLE, oxhub_store::MemberKind::User, name)
-                .await?;
-        }
         tracing::info!("Created user {name}{}", if admin { " (admin)" } else { "" });
         Ok(row)
     }
 
-    pub async fn delete_user(&self, who: &Identity, name: &str) -> Result<(), HubError> {
+    /// Delete a user: their servers are stopped first (routes removed, processes gone), as
+    /// JupyterHub does; refused while one of them is pending a spawn or stop.
+    pub async fn delete_user(self: &Arc<Self>, who: &Identity, name: &str) -> Result<(), HubError> {
         self.require(who, &["delete:users"], Resource::User(name))
             .await?;
         if let Subject::User { name: me, .. } = &who.subject {
@@ -526,120 +529,9 @@ impl Hub {
         if target.admin && !who.subject.is_admin() {
             return Err(HubError::Refused("Only admins can modify admins".into()));
         }
+        self.stop_all_of_user(name).await?;
         self.store.delete_user(name).await?;
         tracing::info!("Deleted user {name}");
-        Ok(())
-    }
-
-    // ---- groups ----
-
-    fn group_name(name: &str) -> Result<String, HubError> {
-        GroupName::parse(name)
-            .map(|g| g.as_str().to_owned())
-            .map_err(|e| HubError::Invalid(format!("Invalid group name {name:?}: {e}")))
-    }
-
-    async fn existing_users(&self, users: &[String]) -> Result<(), HubError> {
-        for u in users {
-            if self.store.user(u).await?.is_none() {
-                return Err(HubError::Invalid(format!("No such user: {u}")));
-            }
-        }
-        Ok(())
-    }
-
-    /// `POST /groups` and `POST /groups/{name}`: all or none.
-    pub async fn create_groups(
-        &self,
-        who: &Identity,
-        names: &[String],
-        users: &[String],
-    ) -> Result<Vec<oxhub_store::GroupRow>, HubError> {
-        let required = ["admin:groups"];
-        check(
-            who.scopes
-                .check(&required, &Resource::Global, &Groups::default()),
-            &required,
-            "groups",
-        )?;
-        if names.is_empty() {
-            return Err(HubError::Invalid(
-                "Must specify at least one group to create".into(),
-            ));
-        }
-        let names = names
-            .iter()
-            .map(|n| Self::group_name(n))
-            .collect::<Result<Vec<_>, _>>()?;
-        for n in &names {
-            if self.store.group(n).await?.is_some() {
-                return Err(HubError::Conflict(format!("Group {n} already exists")));
-            }
-        }
-        self.existing_users(users).await?;
-        let created = self.store.create_groups(&names, users).await?;
-        for g in &created {
-            tracing::info!("Created group {}", g.name);
-        }
-        Ok(created)
-    }
-
-    async fn require_group(
-        &self,
-        who: &Identity,
-        required: &[&str],
-        name: &str,
-    ) -> Result<(), HubError> {
-        check(
-            who.scopes
-                .check(required, &Resource::Group(name), &Groups::default()),
-            required,
-            name,
-        )?;
-        if self.store.group(name).await?.is_none() {
-            return Err(HubError::NotFound(format!("No such group: {name}")));
-        }
-        Ok(())
-    }
-
-    pub async fn delete_group(&self, who: &Identity, name: &str) -> Result<(), HubError> {
-        self.require_group(who, &["delete:groups"], name).await?;
-        self.store.delete_group(name).await?;
-        tracing::info!("Deleted group {name}");
-        Ok(())
-    }
-
-    /// Add (`add`) or remove users of a group.
-    pub async fn change_group_users(
-        &self,
-        who: &Identity,
-        name: &str,
-        users: &[String],
-        add: bool,
-    ) -> Result<(), HubError> {
-        self.require_group(who, &["groups"], name).await?;
-        self.existing_users(users).await?;
-        if add {
-            self.store.add_group_members(name, users).await?;
-        } else {
-            self.store.remove_group_members(name, users).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn set_group_properties(
-        &self,
-        who: &Identity,
-        name: &str,
-        properties: &serde_json::Value,
-    ) -> Result<(), HubError> {
-        self.require_group(who, &["groups"], name).await?;
-        if !properties.is_object() {
-            return Err(HubError::Invalid(
-                "Group properties must be a JSON object".into(),
-            ));
-        }
-        self.store.set_group_properties(name, properties).await?;
         Ok(())
     }
 
@@ -796,6 +688,12 @@ impl Hub {
                     "expires_in must be a positive number of seconds".into(),
                 ))
             }
+            Some(s) if s > tokens::MAX_EXPIRES_IN_S => {
+                return Err(HubError::Invalid(format!(
+                    "expires_in must not exceed {} seconds (100 years)",
+                    tokens::MAX_EXPIRES_IN_S
+                )))
+            }
             Some(s) if max > 0 && s > max => {
                 return Err(HubError::Invalid(format!(
                     "expires_in must not exceed {max} seconds"
@@ -879,10 +777,30 @@ impl Hub {
             }
             store_patch.new_name = Some(new.as_str().to_owned());
         }
-        for g in patch.groups.iter().flatten() {
-            if self.store.group(g).await?.is_none() {
-                return Err(HubError::Invalid(format!("No such group: {g}")));
+        if let Some(groups) = &patch.groups {
+            for g in groups {
+                if self.store.group(g).await?.is_none() {
+                    return Err(HubError::Invalid(format!("No such group: {g}")));
+                }
             }
+            let current = self
+                .groups_of(&[name])
+                .await?
+                .0
+                .remove(name)
+                .unwrap_or_default();
+            let added: Vec<String> = groups
+                .iter()
+                .filter(|g| !current.contains(*g))
+                .cloned()
+                .collect();
+            let removed: Vec<String> = current
+                .iter()
+                .filter(|g| !groups.contains(g))
+                .cloned()
+                .collect();
+            self.check_membership_change(who, name, &added, &removed)
+                .await?;
         }
         if let Some(roles) = &patch.roles {
             let known: Vec<String> = self

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cookies;
 pub mod crypto;
 pub mod error;
+pub mod groups;
 pub mod hub;
 pub mod identity;
 pub mod lifecycle;

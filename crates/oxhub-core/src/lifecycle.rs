@@ -636,6 +636,27 @@ impl Hub {
         user: &str,
         server: &str,
     ) -> Result<Stopped, HubError> {
+        self.stop_server_within(who, user, server, Some(SLOW_STOP))
+            .await
+    }
+
+    /// [`Hub::stop_server`] that returns only once the server is gone (before removing it).
+    pub async fn stop_server_and_wait(
+        self: &Arc<Self>,
+        who: &Identity,
+        user: &str,
+        server: &str,
+    ) -> Result<Stopped, HubError> {
+        self.stop_server_within(who, user, server, None).await
+    }
+
+    async fn stop_server_within(
+        self: &Arc<Self>,
+        who: &Identity,
+        user: &str,
+        server: &str,
+        window: Option<Duration>,
+    ) -> Result<Stopped, HubError> {
         self.require(who, &["delete:servers"], Resource::Server { user, server })
             .await?;
         if self.store.user(user).await?.is_none() {
@@ -650,6 +671,19 @@ impl Hub {
                 clip(server)
             )));
         };
+        self.stop_row(row, window).await
+    }
+
+    /// Stop a recorded server, the caller's permission already checked. With a `window`, a
+    /// stop that outlasts it goes on in the background (`Stopped::Pending`); without, this
+    /// returns once the server is gone. A server pending spawn is refused, one pending stop
+    /// is `Pending`.
+    pub(crate) async fn stop_row(
+        self: &Arc<Self>,
+        row: oxhub_store::ServerRow,
+        window: Option<Duration>,
+    ) -> Result<Stopped, HubError> {
+        let (user, server) = (row.user.as_str(), row.name.as_str());
         if row.pending.as_deref() == Some("stop") {
             return Ok(Stopped::Pending);
         }
@@ -674,11 +708,45 @@ impl Hub {
             .await?;
         let hub = Arc::clone(self);
         let (u, s) = (user.to_owned(), server.to_owned());
-        let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &row.state).await });
-        match tokio::time::timeout(SLOW_STOP, task).await {
-            Ok(_) => Ok(Stopped::Done),
-            Err(_) => Ok(Stopped::Pending),
+        let state = row.state;
+        let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &state).await });
+        match window {
+            Some(window) => match tokio::time::timeout(window, task).await {
+                Ok(_) => Ok(Stopped::Done),
+                Err(_) => Ok(Stopped::Pending),
+            },
+            None => {
+                let _ = task.await;
+                Ok(Stopped::Done)
+            }
         }
+    }
+
+    /// Stop every server of `user` (named ones too) and wait until they are gone and their
+    /// routes removed: what deleting the user needs first. Refused while any of them is
+    /// pending a spawn or a stop, so nothing is left running behind a deleted user.
+    pub(crate) async fn stop_all_of_user(self: &Arc<Self>, user: &str) -> Result<(), HubError> {
+        let rows = self
+            .store
+            .servers_of_users(&[user])
+            .await?
+            .remove(user)
+            .unwrap_or_default();
+        if let Some(busy) = rows.iter().find(|r| r.pending.is_some()) {
+            let what = busy.pending.as_deref().unwrap_or("");
+            let which = if busy.name.is_empty() {
+                "server".to_owned()
+            } else {
+                format!("server {}", clip(&busy.name))
+            };
+            return Err(HubError::Invalid(format!(
+                "{user}'s {which} is pending {what}; try again once it is done"
+            )));
+        }
+        for row in rows.into_iter().filter(|r| r.started.is_some()) {
+            self.stop_row(row, None).await?;
+        }
+        Ok(())
     }
 
     async fn finish_stop(&self, user: &str, server: &str, state: &Value) {

@@ -372,7 +372,7 @@ impl Hub {
                 oxhub_store::Owner::User(row.user.clone()),
                 row.scopes.clone(),
                 "",
-                Some(now + expires_in * 1000),
+                Some(now.saturating_add(expires_in.saturating_mul(1000))),
                 row.session_id.clone(),
                 Some(client.identifier.clone()),
             )

@@ -1,5 +1,5 @@
 //! What JupyterHub does to the database at start-up, idempotently: default roles,
-//! `load_roles`, admin and allowed users, services (and their `api_token`s), `api_tokens`.
+//! `load_groups`, `load_roles`, admin and allowed users, services (and their `api_token`s), `api_tokens`.
 
 use crate::clock::now_ms;
 use crate::error::HubError;
@@ -133,6 +133,44 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
         ensure_user(hub, name, false).await?;
     }
 
+    // load_groups: {name: {"users": [...], "properties": {...}}} (or the old {name: [users]});
+    // members are added (never removed), properties set when given.
+    if let Value::Dict(pairs) = &cfg.hub.load_groups {
+        for (key, spec) in pairs {
+            let group = key.as_str().ok_or_else(|| {
+                invalid("JupyterHub.load_groups: group names must be strings".into())
+            })?;
+            oxhub_model::names::GroupName::parse(group)
+                .map_err(|e| invalid(format!("JupyterHub.load_groups: {group:?}: {e}")))?;
+            let (users, properties) = match spec {
+                Value::Dict(_) => (
+                    strings(dict_get(spec, "users")).unwrap_or_default(),
+                    dict_get(spec, "properties").map(Value::to_json),
+                ),
+                other => (
+                    strings(Some(other)).ok_or_else(|| {
+                        invalid(format!(
+                    "JupyterHub.load_groups[{group:?}] must be a dict with 'users' and 'properties'"
+                ))
+                    })?,
+                    None,
+                ),
+            };
+            if hub.store.group(group).await?.is_none() {
+                hub.store
+                    .create_group(group, &serde_json::json!({}))
+                    .await?;
+            }
+            for u in &users {
+                ensure_user(hub, u, false).await?;
+            }
+            hub.store.add_group_members(group, &users).await?;
+            if let Some(props) = properties.filter(serde_json::Value::is_object) {
+                hub.store.set_group_properties(group, &props).await?;
+            }
+        }
+    }
+
     // load_roles: scopes checked, members authoritative for each kind key present.
     let mut seen = std::collections::BTreeSet::new();
     for (i, role) in cfg.hub.load_roles.iter().enumerate() {
@@ -194,6 +232,10 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
                 .await?;
         }
     }
+
+    // Holding the admin role is what makes a user or service an admin (load_roles may have
+    // added or removed members): the stored flags follow the role.
+    hub.store.sync_admin_flags().await?;
 
     // api_tokens: token → user name.
     for (token, user) in &cfg.hub.api_tokens {

@@ -4,6 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
+/// The longest lifetime a token may be given through the API: 100 years, in seconds.
+pub const MAX_EXPIRES_IN_S: i64 = 100 * 365 * 24 * 3600;
+
 /// JupyterHub ignores tokens longer than this (6.1 `_TOKEN_MAX_LEN`).
 pub const MAX_LEN: usize = 64;
 const PREFIX_LEN: usize = 4;

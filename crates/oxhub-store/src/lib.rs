@@ -244,6 +244,24 @@ fn to_json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
 
 const USER_COLUMNS: &str = "id, name, admin, created, last_activity, auth_state, cookie_id";
 
+/// The name of the role that makes its holders admins (JupyterHub's `admin` role).
+pub const ADMIN_ROLE_NAME: &str = "admin";
+
+/// The user columns for a SELECT over `users {alias}`. `admin` is the stored flag (kept in
+/// step with direct membership of the admin role) or the admin role held through a group:
+/// holding the role is what makes a user an admin.
+fn user_select_columns(alias: &str) -> String {
+    format!(
+        "{alias}.id AS id, {alias}.name AS name, \
+         CASE WHEN {alias}.admin <> 0 OR EXISTS (SELECT 1 FROM user_group_map ugm \
+           JOIN group_role_map grm ON grm.group_id = ugm.group_id \
+           JOIN roles ar ON ar.id = grm.role_id \
+           WHERE ugm.user_id = {alias}.id AND ar.name = '{ADMIN_ROLE_NAME}') THEN 1 ELSE 0 END AS admin, \
+         {alias}.created AS created, {alias}.last_activity AS last_activity, \
+         {alias}.auth_state AS auth_state, {alias}.cookie_id AS cookie_id"
+    )
+}
+
 fn user_row(r: &AnyRow) -> Result<UserRow> {
     Ok(UserRow {
         id: r.try_get("id")?,
@@ -422,26 +440,63 @@ impl Store {
 
     // ---- users ----
 
+    /// Create a user holding `roles`, in one transaction: a user is never seen without its
+    /// default roles, whatever runs concurrently. `Conflict` if the name exists, `NotFound` if
+    /// a role is missing.
     pub async fn create_user(
         &self,
         name: &str,
         admin: bool,
         cookie_id: &str,
         now: i64,
+        roles: &[&str],
     ) -> Result<UserRow> {
+        let mut tx = self.write_tx().await?;
         let sql = format!("INSERT INTO users (name, admin, created, cookie_id) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}");
         let row = sqlx::query(&sql)
             .bind(name)
             .bind(i64::from(admin))
             .bind(now)
             .bind(cookie_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        user_row(&row)
+        let user = user_row(&row)?;
+        for role in roles {
+            let rid = self.id_of(&mut tx, "roles", role).await?;
+            sqlx::query("INSERT INTO user_role_map (user_id, role_id) VALUES ($1, $2)")
+                .bind(user.id)
+                .bind(rid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.commit(tx).await?;
+        Ok(user)
+    }
+
+    /// Make the stored admin flags say who holds the admin role directly (after start-up's
+    /// `load_roles` replaced its members).
+    pub async fn sync_admin_flags(&self) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for (table, map, column) in [
+            ("users", "user_role_map", "user_id"),
+            ("services", "service_role_map", "service_id"),
+        ] {
+            let sql = format!(
+                "UPDATE {table} SET admin = CASE WHEN EXISTS (SELECT 1 FROM {map} m \
+                 JOIN roles r ON r.id = m.role_id WHERE m.{column} = {table}.id \
+                 AND r.name = '{ADMIN_ROLE_NAME}') THEN 1 ELSE 0 END"
+            );
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        self.commit(tx).await?;
+        Ok(())
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.name = $1",
+            user_select_columns("u")
+        );
         let row = sqlx::query(&sql)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -488,11 +543,7 @@ impl Store {
         } else {
             ("$1", "$2")
         };
-        let cols = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c} AS {c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = user_select_columns("u");
         let page_sql = format!(
             "SELECT {cols} FROM users u {where_sql} ORDER BY {order} LIMIT {lim} OFFSET {off}"
         );

@@ -17,7 +17,7 @@ async fn suite(store: &Store) {
 
     // Users.
     let alice = store
-        .create_user("alice", false, "c-alice", 1_000)
+        .create_user("alice", false, "c-alice", 1_000, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -30,12 +30,12 @@ async fn suite(store: &Store) {
         ("alice", false, 1_000, None)
     );
     assert!(matches!(
-        store.create_user("alice", true, "c-other", 1).await,
+        store.create_user("alice", true, "c-other", 1, &[]).await,
         Err(StoreError::Conflict(_))
     ));
     for name in ["bob", "carol", "dave_x", "d%ve", "émile"] {
         store
-            .create_user(name, false, &format!("c-{name}"), 2_000)
+            .create_user(name, false, &format!("c-{name}"), 2_000, &[])
             .await
             .unwrap();
     }

@@ -110,6 +110,20 @@ fn json_errors(resp: Response) -> Response {
     out
 }
 
+fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!("a request handler panicked: {what}");
+    ApiError::with_status(
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Unhandled error in the hub; the log has the details",
+    )
+    .into_response()
+}
+
 /// The hub's router, mounted under `base_url`.
 pub fn router(hub: Arc<Hub>) -> Router {
     let base = hub.config.hub.base_url.trim_end_matches('/').to_owned();
@@ -124,7 +138,13 @@ pub fn router(hub: Arc<Hub>) -> Router {
     } else {
         Router::new().nest(&base, inner)
     };
-    let app = app.layer(middleware::from_fn_with_state(hub, default_headers));
+    // A panic in a handler is a bug; the last line of defence turns it into a logged 500
+    // JSON answer instead of a dropped connection.
+    let app = app
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
+        .layer(middleware::from_fn_with_state(hub, default_headers));
     // Rewrites that must happen before routing wrap the whole router.
     Router::new().fallback_service(tower::util::MapRequest::new(app, api::mark_default_server))
 }

@@ -70,7 +70,9 @@ pub fn evaluate_as(
         let worker = std::thread::Builder::new()
             .name("pyconfig".into())
             .stack_size(64 << 20)
-            .spawn_scoped(scope, || parse_and_run(file, path, source, &index, env, config));
+            .spawn_scoped(scope, || {
+                parse_and_run(file, path, source, &index, env, config)
+            });
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
                 Err(ConfigError::new(

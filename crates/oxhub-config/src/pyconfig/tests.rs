@@ -307,8 +307,14 @@ fn deep_nesting_is_refused_not_crashed() {
 fn dunder_file_is_the_files_path() {
     let mut raw = RawConfig::default();
     let src = "import os\nhere = os.path.dirname(os.path.abspath(__file__))\nc.JupyterHub.cookie_secret_file = os.path.join(here, 'cookie_secret')\nc.JupyterHub.db_url = 'sqlite:///' + os.path.join(here, 'hub.sqlite')\n";
-    super::evaluate_as("cfg/jupyterhub_config.py", "/srv/hub/jupyterhub_config.py", src, &env(), &mut raw)
-        .expect("evaluates");
+    super::evaluate_as(
+        "cfg/jupyterhub_config.py",
+        "/srv/hub/jupyterhub_config.py",
+        src,
+        &env(),
+        &mut raw,
+    )
+    .expect("evaluates");
     let got: Vec<String> = raw
         .iter()
         .map(|(c, n, e)| format!("{c}.{n} = {}", e.value.repr()))

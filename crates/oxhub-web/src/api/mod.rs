@@ -300,6 +300,10 @@ async fn whoami(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiErr
     Ok(Json(model))
 }
 
+/// The largest `offset` (and `limit`) a list request may give: far beyond any real list,
+/// small enough that no arithmetic on it overflows.
+const MAX_OFFSET: i64 = 1 << 50;
+
 struct Page {
     offset: i64,
     limit: i64,
@@ -314,8 +318,9 @@ impl Page {
             return Value::Array(items);
         }
         let (offset, limit) = (self.offset, self.limit);
-        let next = (offset + limit < total).then(|| {
-            json!({ "offset": offset + limit, "limit": limit, "url": next_url(headers, uri, offset + limit, limit) })
+        let after = offset.saturating_add(limit);
+        let next = (after < total).then(|| {
+            json!({ "offset": after, "limit": limit, "url": next_url(headers, uri, after, limit) })
         });
         json!({ "items": items, "_pagination": { "offset": offset, "limit": limit, "total": total, "next": next } })
     }
@@ -336,15 +341,15 @@ fn page(hub: &Hub, headers: &HeaderMap, query: &HashMap<String, String>) -> Resu
     let int = |k: &str| -> Result<Option<i64>, ApiError> {
         match query.get(k) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .map(|n| Some(n.saturating_abs()))
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "Invalid argument type, offset and limit must be integers",
-                    )
-                }),
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if n.unsigned_abs() <= MAX_OFFSET as u64 => Ok(Some(n.abs())),
+                Ok(_) => Err(ApiError::bad_request(format!(
+                    "{k} must be between -{MAX_OFFSET} and {MAX_OFFSET}"
+                ))),
+                Err(_) => Err(ApiError::bad_request(
+                    "Invalid argument type, offset and limit must be integers",
+                )),
+            },
         }
     };
     let offset = int("offset")?.unwrap_or(0);

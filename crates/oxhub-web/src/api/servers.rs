@@ -115,26 +115,40 @@ pub(super) async fn delete_server(
     State(hub): S,
     headers: HeaderMap,
     Path((name, server)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let server = default_server(server);
     let who = identity(&hub, &headers).await?;
-    let remove = match json_body(&body)? {
-        None | Some(Value::Null) => false,
-        Some(Value::Object(m)) => match m.get("remove") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(ApiError::bad_request("remove must be a boolean")),
-        },
-        Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
+    // `remove` in the JSON body (JupyterHub's form) or as `?remove=true`.
+    let in_query = match query.get("remove").map(String::as_str) {
+        None | Some("false" | "0" | "") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(ApiError::bad_request("remove must be true or false")),
     };
+    let remove = in_query
+        || match json_body(&body)? {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(m)) => match m.get("remove") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(ApiError::bad_request("remove must be a boolean")),
+            },
+            Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
+        };
     if remove && server.is_empty() {
         return Err(ApiError::bad_request("Cannot delete the default server"));
     }
     if !server.is_empty() && !hub.config.hub.allow_named_servers {
         return Err(ApiError::bad_request("Named servers are not enabled."));
     }
-    match hub.stop_server(&who, &name, &server).await? {
+    // Removing waits for the stop to finish, so the record never goes while its process runs.
+    let stopped = if remove {
+        hub.stop_server_and_wait(&who, &name, &server).await?
+    } else {
+        hub.stop_server(&who, &name, &server).await?
+    };
+    match stopped {
         Stopped::Done => {}
         Stopped::Pending => return Ok(StatusCode::ACCEPTED),
     }
@@ -287,9 +301,10 @@ pub(super) async fn delete_default_server(
     state: S,
     headers: HeaderMap,
     Path(name): Path<String>,
+    query: axum::extract::Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    delete_server(state, headers, Path((name, String::new())), body).await
+    delete_server(state, headers, Path((name, String::new())), query, body).await
 }
 
 pub(super) async fn activity(

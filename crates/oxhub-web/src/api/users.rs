@@ -242,6 +242,10 @@ pub(super) async fn create_user(
         },
         Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
     };
+    // The scope first, for the name in the URL (a filtered admin:users that cannot see the
+    // name is 404), so "already exists" tells nothing to a caller without it.
+    hub.require(&who, &["admin:users"], Resource::User(&name))
+        .await?;
     if hub.user(&name).await?.is_some() {
         return Err(HubError::Conflict(format!("User {name} already exists")).into());
     }

@@ -989,7 +989,9 @@ fn scope_endpoint_table() {
     let config = format!(
         "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\n\
          c.JupyterHub.allow_named_servers = True\nc.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:9'\n\
-         c.Authenticator.allowed_users = {{'alice', 'bob'}}\nc.JupyterHub.services = [{}]\nc.JupyterHub.load_roles = [{}]\n",
+         c.Authenticator.allowed_users = {{'alice', 'bob'}}\nc.JupyterHub.services = [{}]\n\
+         c.JupyterHub.load_groups = {{'power': {{'users': []}}}}\n\
+         c.JupyterHub.load_roles = [{}, {{'name': 'power-role', 'scopes': ['admin:groups', 'admin:servers', 'proxy'], 'groups': ['power']}}]\n",
         services.join(", "),
         load_roles.join(", ")
     );
@@ -1013,6 +1015,10 @@ fn scope_endpoint_table() {
         ("s-admin-users", "POST", "/hub/api/users/new2", 201),
         ("s-read-alice", "DELETE", "/hub/api/users/bob", 403),
         ("s-list", "PATCH", "/hub/api/users/bob", 403),
+        // Group membership is no way around scopes: admin:users alone cannot put a user into
+        // a group whose roles grant more (the body is {"groups": ["power"]}).
+        ("s-admin-users", "PATCH", "/hub/api/users/bob#groups", 403),
+        ("s-shutdown-less", "PATCH", "/hub/api/users/bob#groups", 403),
         ("s-tokens-alice", "GET", "/hub/api/users/alice/tokens", 200),
         ("s-tokens-alice", "GET", "/hub/api/users/bob/tokens", 404),
         ("s-admin-users", "GET", "/hub/api/users/alice/tokens", 403),
@@ -1115,7 +1121,12 @@ fn scope_endpoint_table() {
     let mut failures = Vec::new();
     for (service, method, path, want) in table {
         let token = format!("{service}-token-0123456789");
-        let body = match (*method, *path) {
+        let (path, groups) = match path.strip_suffix("#groups") {
+            Some(p) => (p, true),
+            None => (*path, false),
+        };
+        let body = match (*method, path) {
+            ("PATCH", _) if groups => Some(r#"{"groups": ["power"]}"#),
             ("PATCH", _) => Some(r#"{"admin": false}"#),
             (_, p) if p.ends_with("/activity") => {
                 Some(r#"{"last_activity": "2024-05-01T12:00:00Z"}"#)

@@ -380,7 +380,10 @@ fn dunder_file_is_the_absolute_path_of_each_config_file() {
     );
     assert_eq!(
         json["config"]["JupyterHub"]["db_url"]["value"],
-        format!("sqlite:///{}", base.join("jupyterhub_config.d/hub.sqlite").display())
+        format!(
+            "sqlite:///{}",
+            base.join("jupyterhub_config.d/hub.sqlite").display()
+        )
     );
 }
 
@@ -421,9 +424,15 @@ fn oauthenticator_local_classes_are_known_and_inherit_their_bases_traits() {
     )
     .unwrap();
     let json = show_config(dir.path(), &[]);
-    assert_eq!(json["selected"]["authenticator"], "LocalGitHubOAuthenticator");
+    assert_eq!(
+        json["selected"]["authenticator"],
+        "LocalGitHubOAuthenticator"
+    );
     let cfg = &json["config"]["LocalGitHubOAuthenticator"];
-    assert_eq!(cfg["allowed_organizations"]["value"], serde_json::json!(["org"]));
+    assert_eq!(
+        cfg["allowed_organizations"]["value"],
+        serde_json::json!(["org"])
+    );
     assert_eq!(cfg["client_id"]["value"], "abc");
     assert_eq!(cfg["create_system_users"]["value"], true);
 }

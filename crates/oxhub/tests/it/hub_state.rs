@@ -753,10 +753,14 @@ fn concurrent_renames_and_deletes_answer_4xx_never_5xx() {
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     for n in &names {
-        assert_eq!(
-            call(&hub, "GET", &format!("/hub/api/users/{n}"), &a, None).0,
-            200,
-            "{n}"
+        let (status, user) = call(&hub, "GET", &format!("/hub/api/users/{n}"), &a, None);
+        assert_eq!(status, 200, "{n}");
+        // The default role is assigned in the creating transaction: never a user without it.
+        assert!(
+            user["roles"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("user"))),
+            "{n} has no user role: {user}"
         );
     }
     let (_, group) = call(&hub, "GET", "/hub/api/groups/team", &a, None);

@@ -12,6 +12,7 @@ mod config;
 mod hub_state;
 mod pages;
 mod proxy;
+mod robust_api;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
