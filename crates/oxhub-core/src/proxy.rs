@@ -105,11 +105,8 @@ impl Hub {
             let Some(url) = s.url.clone().filter(|_| s.ready) else {
                 continue;
             };
-            let mut spec = format!("{base}user/{}/", s.user);
-            if !s.name.is_empty() {
-                spec.push_str(&s.name);
-                spec.push('/');
-            }
+            // Escaped exactly as the spawn routed it (JupyterHub's url_escape_path).
+            let spec = oxhub_model::urls::server_url(&base, &s.user, &s.name);
             out.push(Route {
                 routespec: spec,
                 target: url,

@@ -135,6 +135,9 @@ async fn route(table: &RouteTable, opts: &Options, req: Request<Incoming>) -> Ap
             )
         }
     };
+    if let Err(why) = crate::table::check_key(&path) {
+        return fail(StatusCode::BAD_REQUEST, &why);
+    }
     let query = req.uri().query().map(str::to_owned);
     match *req.method() {
         Method::GET => get(table, &path, query.as_deref()),

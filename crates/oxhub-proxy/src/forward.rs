@@ -34,6 +34,21 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ActivityBody {
     inner: Incoming,
     route: Arc<Route>,
+    /// A frame read ahead (the first of a chunked request body, checked before forwarding).
+    first: Option<Frame<Bytes>>,
+    /// Set when reading the body failed: the client sent a malformed body.
+    failed: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ActivityBody {
+    fn new(inner: Incoming, route: Arc<Route>) -> ActivityBody {
+        ActivityBody {
+            inner,
+            route,
+            first: None,
+            failed: None,
+        }
+    }
 }
 
 impl Body for ActivityBody {
@@ -44,17 +59,24 @@ impl Body for ActivityBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(frame) = self.first.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if frame.is_data() {
-                self.route.touch();
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) if frame.is_data() => self.route.touch(),
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(failed) = &self.failed {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
+            _ => {}
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.first.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -74,7 +96,7 @@ pub fn full(data: impl Into<Bytes>) -> ProxyBody {
 pub struct Shared {
     pub table: Arc<RouteTable>,
     pub opts: Arc<Options>,
-    pub client: Client<HttpConnector, ClientBody>,
+    pub client: Client<crate::backend::Connector, ClientBody>,
     /// Whether the public listener terminates TLS (X-Forwarded-Proto, default port 443).
     tls: bool,
 }
@@ -87,7 +109,7 @@ impl Shared {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_timer(TokioTimer::new())
-            .build(connector);
+            .build(crate::backend::Connector(connector));
         Arc::new(Shared {
             table,
             opts,
@@ -95,6 +117,15 @@ impl Shared {
             tls,
         })
     }
+}
+
+/// The answer to a malformed request; the connection is closed after it.
+fn bad_request() -> Response<ProxyBody> {
+    let mut resp = Response::new(full("Bad Request"));
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// Accept loop of the public listener.
@@ -333,6 +364,12 @@ pub async fn handle(
 
     // Headers.
     let upgrade = is_upgrade(req.headers());
+    // Read before the hop-by-hop headers go.
+    let chunked = req
+        .headers()
+        .get(header::TRANSFER_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     if !upgrade {
@@ -380,13 +417,26 @@ pub async fn handle(
     let method = parts.method.clone();
     parts.uri = uri;
     parts.version = http::Version::HTTP_11;
-    let out = Request::from_parts(
-        parts,
-        Either::Left(ActivityBody {
-            inner: body,
-            route: Arc::clone(&route),
-        }),
-    );
+    let mut body = ActivityBody::new(body, Arc::clone(&route));
+    let body_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    body.failed = Some(Arc::clone(&body_failed));
+    // A chunked body is checked up to its first chunk before the backend sees anything: a
+    // malformed one (a bad chunk-size line) is the client's error, 400, not a backend's 503.
+    if chunked && !upgrade {
+        use http_body_util::BodyExt;
+        match body.inner.frame().await {
+            Some(Ok(frame)) => body.first = Some(frame),
+            Some(Err(e)) => {
+                tracing::warn!(
+                    "400 {method} {}: malformed request body: {e}",
+                    url.split('?').next().unwrap_or("")
+                );
+                return bad_request();
+            }
+            None => {}
+        }
+    }
+    let out = Request::from_parts(parts, Either::Left(body));
 
     let sent = shared.client.request(out);
     let result = match shared.opts.proxy_timeout {
@@ -398,6 +448,13 @@ pub async fn handle(
     };
     let mut resp = match result {
         Ok(resp) => resp,
+        Err(e) if body_failed.load(std::sync::atomic::Ordering::Relaxed) => {
+            tracing::warn!(
+                "400 {method} {}: malformed request body ({e})",
+                url.split('?').next().unwrap_or("")
+            );
+            return bad_request();
+        }
         Err(e) => {
             tracing::error!("503 {method} {} {e}", url.split('?').next().unwrap_or(""));
             return pages::error_response(&shared, StatusCode::SERVICE_UNAVAILABLE, &url).await;
@@ -426,7 +483,7 @@ pub async fn handle(
     remove_connection_headers(&mut parts.headers);
     if parts.status.as_u16() < 300 {
         route.touch();
-        Response::from_parts(parts, Either::Left(ActivityBody { inner: body, route }))
+        Response::from_parts(parts, Either::Left(ActivityBody::new(body, route)))
     } else {
         Response::from_parts(parts, Either::Right(Either::Left(body)))
     }

@@ -3,6 +3,7 @@
 //! longest-prefix routing table (`table`).
 
 pub mod api;
+pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod forward;

@@ -213,22 +213,74 @@ impl RouteTable {
     }
 }
 
-/// Remove the route at the end of `segs`, pruning nodes left empty. Returns whether `node` is
-/// now empty.
-fn remove_in(node: &mut Node, segs: &[&str]) -> bool {
-    match segs.split_first() {
-        None => node.route = None,
-        Some((first, rest)) => {
-            let prune = match node.children.get_mut(*first) {
-                Some(child) => remove_in(child, rest),
-                None => false,
-            };
-            if prune {
-                node.children.remove(*first);
-            }
+/// Remove the route at the end of `segs`, pruning the nodes left empty. Iterative: a key's
+/// depth never costs stack.
+fn remove_in(root: &mut Node, segs: &[&str]) {
+    // The deepest node on the path that stays (the root, a node with a route of its own or
+    // with other branches); the edge below it goes.
+    let mut cut = 0;
+    let mut node = &*root;
+    for (depth, seg) in segs.iter().enumerate() {
+        if depth > 0 && (node.route.is_some() || node.children.len() > 1) {
+            cut = depth;
+        }
+        match node.children.get(*seg) {
+            Some(child) => node = child,
+            None => return,
         }
     }
-    node.route.is_none() && node.children.is_empty()
+    if !node.children.is_empty() || segs.is_empty() {
+        // Other routes hang below this one: only its route goes.
+        let mut node = &mut *root;
+        for seg in segs {
+            match node.children.get_mut(*seg) {
+                Some(child) => node = child,
+                None => return,
+            }
+        }
+        node.route = None;
+        return;
+    }
+    let mut node = &mut *root;
+    for seg in &segs[..cut] {
+        match node.children.get_mut(*seg) {
+            Some(child) => node = child,
+            None => return,
+        }
+    }
+    node.children.remove(segs[cut]);
+}
+
+/// Dropping a deep trie node by node, not recursively.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack: Vec<Node> = self.children.drain().map(|(_, n)| n).collect();
+        while let Some(mut n) = stack.pop() {
+            stack.extend(n.children.drain().map(|(_, c)| c));
+        }
+    }
+}
+
+/// The longest route key the API takes, in bytes.
+pub const MAX_KEY_BYTES: usize = 4096;
+/// The most path segments a route key may have.
+pub const MAX_KEY_SEGMENTS: usize = 256;
+
+/// Route keys are bounded, so no key can make a table operation costly.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "Route path is {} bytes; the limit is {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    let n = segments(key).count();
+    if n > MAX_KEY_SEGMENTS {
+        return Err(format!(
+            "Route path has {n} segments; the limit is {MAX_KEY_SEGMENTS}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -282,6 +334,23 @@ mod tests {
         assert!(t.remove("/a"));
         assert_eq!(matched(&t, "/a/b").as_deref(), Some("/"));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn deep_keys_are_removed_and_dropped_without_recursion() {
+        let deep: String = (0..50_000).map(|i| format!("/s{i}")).collect();
+        let t = table(&["/a", &deep, "/s0/s1"]);
+        assert!(t.remove(&clean_key(&deep)));
+        assert_eq!(matched(&t, "/s0/s1/x").as_deref(), Some("/s0/s1"));
+        assert_eq!(matched(&t, &deep).as_deref(), Some("/s0/s1"));
+        assert!(t.remove("/s0/s1"));
+        assert_eq!(matched(&t, &deep), None);
+        let t = table(&[&deep]);
+        drop(t);
+        assert!(check_key(&deep).is_err());
+        assert!(check_key(&"/x".repeat(MAX_KEY_SEGMENTS)).is_ok());
+        assert!(check_key(&"/x".repeat(MAX_KEY_SEGMENTS + 1)).is_err());
+        assert!(check_key(&"y".repeat(MAX_KEY_BYTES + 1)).is_err());
     }
 
     #[test]

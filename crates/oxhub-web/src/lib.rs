@@ -110,6 +110,57 @@ fn json_errors(resp: Response) -> Response {
     out
 }
 
+/// The largest request body the hub reads (axum's default limit, which handlers also apply).
+pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
+/// How much of an oversized body is read and thrown away after answering, and for how long.
+const DRAIN_BYTES: u64 = 1 << 30;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A body announced larger than the hub takes is answered 413 at once, before it is read
+/// (GHSA-p43p-whwx-q52h: a huge login POST must not cost the hub). The rest of the body is
+/// read and dropped in the background for a while, as a lingering close: closing with unread
+/// data sends a TCP reset that can destroy the answer before a proxy in front reads it.
+async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let announced = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(n) if n > MAX_BODY_BYTES => {
+            tracing::warn!(
+                "413 {} {}: body of {n} bytes (the limit is {MAX_BODY_BYTES})",
+                req.method(),
+                req.uri().path()
+            );
+            let body = req.into_body();
+            tokio::spawn(async move {
+                use http_body_util::BodyExt;
+                let mut body = body;
+                let mut seen = 0u64;
+                let drain = async {
+                    while let Some(Ok(frame)) = body.frame().await {
+                        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                        if seen > DRAIN_BYTES {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            });
+            let mut resp = ApiError::with_status(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request body too large: the limit is {MAX_BODY_BYTES} bytes"),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+        _ => next.run(req).await,
+    }
+}
+
 fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let what = panic
         .downcast_ref::<String>()
@@ -144,6 +195,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_answer,
         ))
+        .layer(middleware::from_fn(refuse_oversized))
         .layer(middleware::from_fn_with_state(hub, default_headers));
     // Rewrites that must happen before routing wrap the whole router.
     Router::new().fallback_service(tower::util::MapRequest::new(app, api::mark_default_server))

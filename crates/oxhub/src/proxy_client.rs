@@ -75,19 +75,36 @@ impl ChpClient {
 }
 
 /// A routespec as a URL path: `/user/a b/` → `/user/a%20b/` (the API path carries it).
+/// What JupyterHub's `quote(path, safe='@/~')` leaves as it is.
+const ROUTE_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
+/// The API path of a routespec. Routespecs are already escaped (`/user/a%20b/`); they go to
+/// the proxy as they are, as JupyterHub sends them, and the proxy decodes them once into its
+/// key (`/user/a b`), which is what it matches decoded request paths against.
 fn routespec_path(routespec: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~')
-        .remove(b'@');
-    let path = percent_encoding::utf8_percent_encode(routespec, KEEP).to_string();
+    const ESCAPED: &percent_encoding::AsciiSet = &ROUTE_KEEP.remove(b'%');
+    let path = percent_encoding::utf8_percent_encode(routespec, ESCAPED).to_string();
     if path.starts_with('/') {
         path
     } else {
         format!("/{path}")
+    }
+}
+
+/// A routespec from a key the proxy lists (decoded, without the trailing slash): escaped
+/// again as the hub writes it, with the trailing slash.
+fn routespec_from_key(key: &str) -> String {
+    let spec = percent_encoding::utf8_percent_encode(key, ROUTE_KEEP).to_string();
+    if spec.ends_with('/') {
+        spec
+    } else {
+        format!("{spec}/")
     }
 }
 
@@ -116,13 +133,7 @@ impl Proxy for ChpClient {
                             .remove("last_activity")
                             .and_then(|v| v.as_str().map(str::to_owned));
                     }
-                    // The proxy keeps paths without their trailing slash; the hub's
-                    // routespecs always have one.
-                    let routespec = if routespec.ends_with('/') {
-                        routespec
-                    } else {
-                        format!("{routespec}/")
-                    };
+                    let routespec = routespec_from_key(&routespec);
                     Route {
                         routespec,
                         target,
@@ -176,5 +187,34 @@ impl Proxy for ChpClient {
 
     fn api_url(&self) -> String {
         self.settings.read().0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routespecs_go_out_escaped_once_and_come_back_the_same() {
+        for (user_spec, key) in [
+            ("/user/%E6%97%A5%E6%9C%AC%E8%AA%9E/", "/user/日本語"),
+            ("/user/a%20b/", "/user/a b"),
+            ("/user/a%252Fb/", "/user/a%2Fb"),
+            ("/user/a@b/", "/user/a@b"),
+            ("/", "/"),
+        ] {
+            let sent = routespec_path(user_spec);
+            assert_eq!(sent, user_spec, "sent as the hub wrote it");
+            let decoded = percent_encoding::percent_decode_str(sent.trim_end_matches('/'))
+                .decode_utf8_lossy()
+                .into_owned();
+            let decoded = if decoded.is_empty() {
+                "/".to_owned()
+            } else {
+                decoded
+            };
+            assert_eq!(decoded, key, "the proxy's key");
+            assert_eq!(routespec_from_key(key), user_spec, "read back");
+        }
     }
 }

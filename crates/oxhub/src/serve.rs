@@ -43,7 +43,18 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             hub.config.proxy.auth_token.clone()
         };
         if token.is_empty() && hub.config.proxy.should_start {
-            token = oxhub_core::tokens::generate().map_err(|e| format!("randomness: {e}"))?;
+            // The token an earlier hub generated, so its proxy (still running after a crash)
+            // can be reused; otherwise a new one, saved for the next start.
+            let pid_file = &hub.config.proxy.pid_file;
+            token = match crate::supervise::saved_token(pid_file) {
+                Some(saved) => saved,
+                None => {
+                    let new =
+                        oxhub_core::tokens::generate().map_err(|e| format!("randomness: {e}"))?;
+                    crate::supervise::save_token(pid_file, &new);
+                    new
+                }
+            };
         }
         hub.proxy = Some(Box::new(crate::proxy_client::ChpClient::new(
             &api_url, &token,

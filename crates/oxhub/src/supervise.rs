@@ -1,6 +1,8 @@
 //! The proxy as the hub's child process (`Proxy.should_start`): started at hub start-up (or an
-//! already running one with our token reused), restarted and re-routed if it dies, stopped at
-//! shutdown (`cleanup_proxy`).
+//! already running one with our token reused: a hub that crashed left it, and the token it
+//! generated is kept beside the pid file), restarted and re-routed if it dies, stopped at
+//! shutdown (`cleanup_proxy`). A stale proxy that does not take our token is stopped through
+//! its pid file.
 
 use oxhub_core::Hub;
 use std::sync::Arc;
@@ -13,6 +15,101 @@ pub struct ProxyChild {
     args: Vec<String>,
     token: String,
     child: Mutex<Option<Child>>,
+    /// A proxy an earlier hub started and this one reuses (found through the pid file): not
+    /// our child, so it is watched and stopped by pid.
+    adopted: std::sync::Mutex<Option<i32>>,
+    pid_file: String,
+}
+
+/// The state letter of `/proc/<pid>/stat`, if there is such a process (a zombie is `Z`).
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn running(pid: i32) -> bool {
+    proc_state(pid).is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// The pid in a proxy pid file, if that process runs and is a proxy (so a recycled pid is
+/// never signalled).
+fn proxy_pid(pid_file: &str) -> Option<i32> {
+    if pid_file.is_empty() {
+        return None;
+    }
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let is_proxy = String::from_utf8_lossy(&cmdline).contains("proxy");
+    (pid > 1 && running(pid) && is_proxy).then_some(pid)
+}
+
+/// Stop a leftover proxy by pid: TERM, then KILL after 5 s.
+async fn terminate(pid: i32) {
+    // SAFETY: kill only sends a signal; the pid was checked to be a running proxy.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    for _ in 0..50 {
+        if !running(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    for _ in 0..20 {
+        if !running(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where the hub keeps a proxy token it generated, so a hub restarted after a crash can
+/// reuse the proxy it left running: beside the proxy's pid file, mode 0600.
+pub fn token_file(pid_file: &str) -> Option<std::path::PathBuf> {
+    (!pid_file.is_empty()).then(|| std::path::PathBuf::from(format!("{pid_file}.token")))
+}
+
+/// The token saved by an earlier hub, if the file is private to us.
+pub fn saved_token(pid_file: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = token_file(pid_file)?;
+    let meta = std::fs::metadata(&path).ok()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        tracing::warn!(
+            "ignoring {}: readable by others (chmod 600 it)",
+            path.display()
+        );
+        return None;
+    }
+    let token = std::fs::read_to_string(&path).ok()?.trim().to_owned();
+    (!token.is_empty()).then_some(token)
+}
+
+/// Save a generated proxy token (mode 0600) for the next start.
+pub fn save_token(pid_file: &str, token: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(path) = token_file(pid_file) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(token.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!("cannot save the proxy token to {}: {e}", path.display());
+    }
 }
 
 /// `http://host:port/...` → (host, port).
@@ -78,15 +175,33 @@ impl ProxyChild {
         if hub.config.proxy.debug {
             args.extend(["--log-level".into(), "debug".into()]);
         }
+        let pid_file = hub.config.proxy.pid_file.clone();
         let me = ProxyChild {
             program,
             args,
             token: token.to_owned(),
             child: Mutex::new(None),
+            adopted: std::sync::Mutex::new(None),
+            pid_file: pid_file.clone(),
         };
         if proxy.routes().await.is_ok() {
-            tracing::info!("Using the proxy already running at {api_url}");
+            // A proxy answering with our token: an earlier hub's (the hub crashed, the proxy
+            // did not), or one started by hand. Reuse it; users' connections stay open.
+            let pid = proxy_pid(&pid_file);
+            tracing::info!(
+                "Using the proxy already running at {api_url}{}",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            );
+            if let Ok(mut adopted) = me.adopted.lock() {
+                *adopted = pid;
+            }
             return Ok(Arc::new(me));
+        }
+        // A proxy left by an earlier run that does not take our token holds the ports: stop
+        // it through its pid file, as JupyterHub does, and start afresh.
+        if let Some(pid) = proxy_pid(&pid_file) {
+            tracing::warn!("Stopping the proxy left running at pid {pid} ({pid_file})");
+            terminate(pid).await;
         }
         me.spawn().await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -123,8 +238,18 @@ impl ProxyChild {
         Ok(())
     }
 
-    /// The exit status if our child is gone.
+    /// The exit status if our child (or the proxy we adopted) is gone.
     async fn exited(&self) -> Option<String> {
+        let adopted = self.adopted.lock().ok().and_then(|a| *a);
+        if let Some(pid) = adopted {
+            if running(pid) {
+                return None;
+            }
+            if let Ok(mut a) = self.adopted.lock() {
+                *a = None;
+            }
+            return Some(format!("the proxy at pid {pid} is gone"));
+        }
         let mut guard = self.child.lock().await;
         let child = guard.as_mut()?;
         match child.try_wait() {
@@ -166,6 +291,16 @@ impl ProxyChild {
     }
 
     pub async fn stop(&self) {
+        if let Some(path) = token_file(&self.pid_file) {
+            let _ = std::fs::remove_file(path);
+        }
+        let adopted = self.adopted.lock().ok().and_then(|mut a| a.take());
+        if let Some(pid) = adopted {
+            if running(pid) {
+                terminate(pid).await;
+            }
+            return;
+        }
         let Some(mut child) = self.child.lock().await.take() else {
             return;
         };

@@ -441,3 +441,148 @@ fn flags_it_cannot_honour_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 17 item 8: a malformed chunked body (an oversized chunk-size line) is the client's
+/// error: 400 from the proxy, and the backend never sees the request.
+#[test]
+fn malformed_chunked_body_is_a_400_that_never_reaches_the_backend() {
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let backend_port = backend(move |s| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        drop(s);
+    });
+    let proxy = ProxyProcess::start(&[]);
+    proxy.add_route("/x", &format!("http://127.0.0.1:{backend_port}"));
+    for size_line in [
+        "f".repeat(100),
+        "zz".into(),
+        "1;".to_owned() + &"a".repeat(70_000),
+    ] {
+        let mut s = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let req = format!(
+            "POST /x/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{size_line}\r\nhello\r\n0\r\n\r\n"
+        );
+        let _ = s.write_all(req.as_bytes());
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let (status, _) = parse_response(&out);
+        assert_eq!(
+            status,
+            400,
+            "chunk-size line {:.20}...: {}",
+            size_line,
+            String::from_utf8_lossy(&out)
+        );
+    }
+    // A well-formed chunked body still goes through.
+    let ok_port = good_backend();
+    proxy.add_route("/ok", &format!("http://127.0.0.1:{ok_port}"));
+    let mut s = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /ok/a HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert_eq!(
+        parse_response(&out).0,
+        200,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the backend saw a malformed request"
+    );
+    assert!(proxy.alive());
+}
+
+/// Issue 10 item 7: a backend that answers before it has read the whole body (and then
+/// closes, which resets the connection) gets its answer relayed, not replaced by a 503.
+#[test]
+fn early_answers_from_backends_are_relayed() {
+    let backend_port = backend(|mut s| {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0usize;
+        // Headers and some of the body, then answer and close without reading the rest.
+        while got < 512 * 1024 {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+        let _ = s.write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 7\r\nConnection: close\r\n\r\ntoo big");
+    });
+    let proxy = ProxyProcess::start(&[]);
+    proxy.add_route("/up", &format!("http://127.0.0.1:{backend_port}"));
+    for mb in [1usize, 10, 100] {
+        let size = mb * 1024 * 1024;
+        let mut s = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!(
+            "POST /up/file HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let mut writer = s.try_clone().unwrap();
+        let start = Instant::now();
+        let upload = thread::spawn(move || {
+            let chunk = vec![b'a'; 64 * 1024];
+            let mut sent = 0;
+            while sent < size {
+                let n = chunk.len().min(size - sent);
+                if writer.write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                sent += n;
+            }
+        });
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let took = start.elapsed();
+        let _ = s.shutdown(Shutdown::Both);
+        let _ = upload.join();
+        let (status, body) = parse_response(&out);
+        assert_eq!((status, body.as_slice()), (413, &b"too big"[..]), "{mb} MB");
+        assert!(
+            took < Duration::from_secs(2),
+            "{mb} MB: answered after {took:?}"
+        );
+    }
+    assert!(proxy.alive());
+}
+
+/// Issue 17 item 7: route keys are bounded (a clear 400), and no key depth can overflow the
+/// proxy's stack.
+#[test]
+fn route_keys_are_bounded_and_deep_ones_never_crash_the_proxy() {
+    let proxy = ProxyProcess::start(&[]);
+    let auth = format!("token {TOKEN}");
+    let api = |method: &str, path: &str, body: &[u8]| {
+        request(
+            proxy.api_port,
+            method,
+            &format!("/api/routes{path}"),
+            &[("Authorization", &auth)],
+            body,
+        )
+        .0
+    };
+    let deep: String = (0..20_000).map(|i| format!("/s{i}")).collect();
+    let target = br#"{"target": "http://127.0.0.1:9"}"#;
+    // Refused before the table sees it: 400 for the key, or 414 for a URI over the limit.
+    for method in ["POST", "DELETE"] {
+        let status = api(method, &deep, target);
+        assert!(status == 400 || status == 414, "{method}: {status}");
+    }
+    let long = format!("/{}", "y".repeat(5000));
+    assert_eq!(api("POST", &long, target), 400);
+    let ok: String = (0..256).map(|i| format!("/s{i}")).collect();
+    assert_eq!(api("POST", &ok, target), 201);
+    assert_eq!(api("DELETE", &ok, b""), 204);
+    // Requests with deep paths are matched without trouble.
+    let (status, _) = request(proxy.port, "GET", &deep, &[], b"");
+    assert!([404, 414, 503].contains(&status), "{status}");
+    assert!(proxy.alive());
+}
