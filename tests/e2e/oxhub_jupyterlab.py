@@ -12,6 +12,7 @@ The last line printed is `oxhub-e2e: N passed, N failed`; the exit status is non
 failure.
 """
 import argparse
+import errno
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import uuid
 
 import requests
@@ -99,6 +101,18 @@ def pids_with(marker):
     return found
 
 
+def popen(argv, **kw):
+    """subprocess.Popen, retried while the binary is being rebuilt ('Text file busy')."""
+    for _ in range(60):
+        try:
+            return subprocess.Popen(argv, **kw)
+        except OSError as e:
+            if e.errno != errno.ETXTBSY:
+                raise
+            time.sleep(0.5)
+    return subprocess.Popen(argv, **kw)
+
+
 def wait_for(predicate, timeout, every=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -112,12 +126,17 @@ def wait_for(predicate, timeout, every=0.2):
 class Hub:
     """One oxhub (and the proxy it starts) in its own directory."""
 
-    def __init__(self, oxhub, config_extra, env_extra=None, ports=None):
+    def __init__(self, oxhub, config_extra, env_extra=None, ports=None, pid_file="proxy.pid", proxy_token=True):
+        """pid_file=None leaves ConfigurableHTTPProxy.pid_file at its default
+        (jupyterhub-proxy.pid); proxy_token=False starts the hub without CONFIGPROXY_AUTH_TOKEN
+        (it generates one)."""
         self.oxhub = oxhub
         self.dir = tempfile.mkdtemp(prefix="oxhub-e2e-")
         self.port, self.api_port, self.hub_port = ports or free_ports(3)
         self.marker = "OXHUB_E2E_MARKER=" + uuid.uuid4().hex
-        self.proxy_token = uuid.uuid4().hex
+        self.proxy_token = uuid.uuid4().hex if proxy_token else None
+        self.pid_file = pid_file or "jupyterhub-proxy.pid"
+        pid_line = f"c.ConfigurableHTTPProxy.pid_file = '{pid_file}'\n" if pid_file else ""
         self.env_extra = env_extra or {}
         root = os.geteuid() == 0
         config = f"""
@@ -126,8 +145,7 @@ c.JupyterHub.port = {self.port}
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = {self.hub_port}
 c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.api_port}'
-c.ConfigurableHTTPProxy.pid_file = 'proxy.pid'
-c.JupyterHub.authenticator_class = 'dummy'
+{pid_line}c.JupyterHub.authenticator_class = 'dummy'
 c.DummyAuthenticator.password = '{PASSWORD}'
 c.Authenticator.admin_users = {{'admin'}}
 c.JupyterHub.api_tokens = {{'{ADMIN_TOKEN}': 'admin'}}
@@ -144,14 +162,17 @@ c.Spawner.args = {['--allow-root'] if root else []!r}
 
     def start(self):
         env = dict(os.environ)
-        env["CONFIGPROXY_AUTH_TOKEN"] = self.proxy_token
+        if self.proxy_token:
+            env["CONFIGPROXY_AUTH_TOKEN"] = self.proxy_token
+        else:
+            env.pop("CONFIGPROXY_AUTH_TOKEN", None)
         env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
         env.update(self.env_extra)
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([self.oxhub], cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        ok = wait_for(lambda: self.health(), 30)
-        if not ok:
-            raise Abort(f"hub did not start; log:\n{self.tail()}")
+        self.proc = popen([self.oxhub], cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.health() or self.proc.poll() is not None, 30)
+        if not self.health():
+            raise Abort(f"hub did not start (exit status {self.proc.poll()}); log:\n{self.tail()}")
 
     def health(self):
         try:
@@ -172,7 +193,7 @@ c.Spawner.args = {['--allow-root'] if root else []!r}
 
     def proxy_pid(self):
         try:
-            with open(os.path.join(self.dir, "proxy.pid")) as f:
+            with open(os.path.join(self.dir, self.pid_file)) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None
@@ -590,6 +611,324 @@ def scenario_system_user(oxhub, c):
         shutil.rmtree(bindir, ignore_errors=True)
 
 
+def kernel_exec(ws, code, timeout=60):
+    """Run `code` on a kernel over its open channels websocket; its stream output, or None
+    (or a description of the error) if none came within `timeout` seconds."""
+    msg_id = uuid.uuid4().hex
+    try:
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "",
+                       "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+        }))
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ws.settimeout(max(0.1, deadline - time.time()))
+            m = json.loads(ws.recv())
+            if m.get("parent_header", {}).get("msg_id") == msg_id and m.get("msg_type") == "stream":
+                return m["content"]["text"]
+    except (websocket.WebSocketException, OSError, ValueError) as e:
+        return f"<{type(e).__name__}: {e}>"
+    return None
+
+
+def server_model(hub, quoted, name=""):
+    """The API model of a user's server (by the URL-quoted user name), {} if none or the hub
+    does not answer."""
+    try:
+        return hub.api("GET", f"/users/{quoted}").json().get("servers", {}).get(name, {})
+    except (requests.RequestException, ValueError):
+        return {}
+
+
+def file_mode(path):
+    try:
+        return oct(os.stat(path).st_mode & 0o777)
+    except OSError as e:
+        return f"<{e.strerror}>"
+
+
+def read_from(path, offset):
+    with open(path, errors="replace") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def scenario_hub_killed(oxhub, c):
+    """Hub killed with kill -9 while its proxy survives; the restarted hub reuses the proxy.
+    The proxy keeps serving (an open kernel websocket too) while the hub is down, and the hub,
+    started again, adopts it with the token it saved beside the pid file. A stale proxy with
+    another token is stopped through its pid file and replaced."""
+    try:
+        hub_killed_proxy_survives(oxhub, c)
+    except Abort as e:
+        print(f"# aborted case hub_killed_proxy_survives: {e}", flush=True)
+    stale_proxy_replaced(oxhub, c)
+
+
+def hub_killed_proxy_survives(oxhub, c):
+    # Default pid file (jupyterhub-proxy.pid in the hub's cwd), no proxy token configured.
+    hub = Hub(oxhub, f"c.Spawner.cmd = ['{VENV_BIN}/jupyterhub-singleuser']\n", pid_file=None, proxy_token=False)
+    ws = None
+    name = "carol"
+    try:
+        hub.start()
+        token_file = os.path.join(hub.dir, "jupyterhub-proxy.pid.token")
+        c.check("the hub keeps the proxy token it generated in jupyterhub-proxy.pid.token, mode 0600",
+                file_mode(token_file) == "0o600", file_mode(token_file))
+        try:
+            with open(token_file) as f:
+                saved = f.read().strip()
+        except OSError:
+            saved = ""
+        r = requests.get(f"http://127.0.0.1:{hub.api_port}/api/routes", headers={"Authorization": f"token {saved}"}, timeout=10)
+        c.check("the saved token is the one the proxy takes (GET /api/routes: 200)", r.status_code == 200, r.status_code)
+        proxy_pid = hub.proxy_pid()
+        c.require("jupyterhub-proxy.pid names a live process", bool(proxy_pid) and alive(proxy_pid), proxy_pid)
+        with open(f"/proc/{proxy_pid}/stat") as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        c.check("the proxy is the hub's child", ppid == hub.proc.pid, (ppid, hub.proc.pid))
+        r = hub.api("POST", f"/users/{name}")
+        c.require(f"user {name} is created (201)", r.status_code == 201, f"{r.status_code} {r.text[:200]}")
+        r = hub.api("POST", f"/users/{name}/server")
+        c.check("its server start is accepted (201 or 202)", r.status_code in (201, 202), f"{r.status_code} {r.text[:200]}")
+        c.require("the real jupyterhub-singleuser server becomes ready",
+                  wait_for(lambda: server_model(hub, name).get("ready"), 90, every=0.5), hub.tail(15))
+        token = hub.api("POST", f"/users/{name}/tokens", json={"note": "e2e"}).json()["token"]
+        auth = {"Authorization": f"token {token}"}
+        status_url = hub.url + f"/user/{name}/api/status"
+        r = requests.post(hub.url + f"/user/{name}/api/kernels", json={"name": "python3"}, headers=auth, timeout=60)
+        c.require("a kernel starts through the proxy with the user's token (201)", r.status_code == 201, f"{r.status_code} {r.text[:200]}")
+        kernel = r.json()["id"]
+        ws = websocket.create_connection(f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/{kernel}/channels",
+                                         header=[f"Authorization: token {token}"], timeout=60)
+        out = kernel_exec(ws, "print(6 * 7)")
+        c.require("the kernel websocket through the proxy runs print(6*7) → 42", out == "42\n", out)
+        server_pids = sorted(pids_with(hub.marker))
+
+        # The hub dies without any cleanup; its proxy lives on.
+        hub.stop(signal.SIGKILL)
+        c.check("the hub is gone after SIGKILL", not alive(hub.proc.pid), proc_state(hub.proc.pid))
+        c.require("its proxy survives (same pid, alive)", alive(proxy_pid) and hub.proxy_pid() == proxy_pid,
+                  (proxy_pid, proc_state(proxy_pid), hub.proxy_pid()))
+        c.check("the hub really is down (/hub/health is not 200)", not hub.health())
+        r = requests.get(status_url, headers=auth, allow_redirects=False, timeout=10)
+        c.check("while the hub is down the proxy serves /user/carol/api/status with the user's token (200)",
+                r.status_code == 200 and "started" in r.json(), f"{r.status_code} {r.text[:200]}")
+        out = kernel_exec(ws, "print(6 * 7)")
+        c.check("while the hub is down the open websocket still runs code (42)", out == "42\n", out)
+
+        # The same hub again, in the same directory.
+        offset = os.path.getsize(hub.log_path)
+        try:
+            hub.start()
+        except Abort as e:
+            c.require("the restarted hub starts beside the proxy that survived", False, str(e))
+        c.check("the restarted hub starts beside the proxy that survived", True)
+        log = read_from(hub.log_path, offset)
+        c.check("its log says it uses the proxy already running (with its pid)",
+                "Using the proxy already running" in log and f"pid {proxy_pid}" in log, log[-2000:])
+        c.check("the proxy pid is unchanged and it is alive", hub.proxy_pid() == proxy_pid and alive(proxy_pid),
+                (proxy_pid, hub.proxy_pid(), proc_state(proxy_pid)))
+        try:
+            with open(token_file) as f:
+                again = f.read().strip()
+        except OSError:
+            again = None
+        c.check("the token file is still there, mode 0600, with the same token",
+                file_mode(token_file) == "0o600" and again == saved, (file_mode(token_file), again == saved))
+        out = kernel_exec(ws, "print(6 * 7)")
+        c.check("after the restart the same websocket still runs code (42)", out == "42\n", out)
+        r = requests.get(status_url, headers=auth, allow_redirects=False, timeout=10)
+        c.check("after the restart the server is still routed and answers through the proxy (200)",
+                r.status_code == 200 and "started" in r.json(), f"{r.status_code} {r.text[:200]}")
+        model = server_model(hub, name)
+        c.check("GET /hub/api/users/carol says the server is ready at /user/carol/",
+                model.get("ready") is True and model.get("url") == f"/user/{name}/", model)
+        c.check("the server was neither restarted nor duplicated (same processes)",
+                sorted(pids_with(hub.marker)) == server_pids, (server_pids, sorted(pids_with(hub.marker))))
+        routes = hub.api("GET", "/proxy").json()
+        c.check("the hub's view of the proxy has the server's route", f"/user/{name}/" in routes, list(routes))
+        ws.close()
+        ws = None
+
+        # A clean stop takes the proxy and the server with it (cleanup_proxy, cleanup_servers).
+        hub.stop(signal.SIGTERM)
+        c.check("SIGTERM stops the restarted hub (exit status 0)", hub.proc.returncode == 0, hub.proc.returncode)
+        c.check("the proxy it adopted is gone", wait_for(lambda: not alive(proxy_pid), 15), proc_state(proxy_pid))
+        c.check("the server's processes are gone", wait_for(lambda: not pids_with(hub.marker), 15), pids_with(hub.marker))
+        c.check("the token file is removed at the clean stop", not os.path.exists(token_file))
+    finally:
+        if ws is not None:
+            try:
+                ws.close()
+            except Exception:
+                pass
+        hub.cleanup()
+
+
+def stale_proxy_replaced(oxhub, c):
+    hub = Hub(oxhub, "", pid_file=None, proxy_token=False)
+    stale = None
+    try:
+        env = dict(os.environ)
+        env["CONFIGPROXY_AUTH_TOKEN"] = "other"
+        log = open(os.path.join(hub.dir, "stale-proxy.log"), "a")
+        stale = popen([oxhub, "proxy", "--ip", "127.0.0.1", "--port", str(hub.port), "--api-ip", "127.0.0.1",
+                       "--api-port", str(hub.api_port), "--pid-file", "jupyterhub-proxy.pid"],
+                      cwd=hub.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def stale_answers():
+            try:
+                return requests.get(f"http://127.0.0.1:{hub.api_port}/api/routes",
+                                    headers={"Authorization": "token other"}, timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        c.require("a stale proxy with another token runs on the hub's ports", wait_for(stale_answers, 15), stale.poll())
+        c.require("its pid file is jupyterhub-proxy.pid in the hub's directory",
+                  wait_for(lambda: hub.proxy_pid() == stale.pid, 5), hub.proxy_pid())
+        offset = os.path.getsize(hub.log_path) if os.path.exists(hub.log_path) else 0
+        try:
+            hub.start()
+        except Abort as e:
+            c.require("the hub starts although a stale proxy held its ports", False, str(e))
+        c.check("the hub starts although a stale proxy held its ports", True)
+        c.check("the hub stopped the stale proxy through the pid file", wait_for(lambda: not alive(stale.pid), 10),
+                proc_state(stale.pid))
+        new = hub.proxy_pid()
+        c.check("and started its own (another pid, alive)", bool(new) and new != stale.pid and alive(new), (stale.pid, new))
+        log_text = read_from(hub.log_path, offset)
+        c.check("its log says it stopped the proxy left running",
+                f"Stopping the proxy left running at pid {stale.pid}" in log_text, log_text[-2000:])
+        r = requests.get(hub.url + "/hub/api/", timeout=10)
+        c.check("the hub answers through the new proxy (GET /hub/api/: 200)", r.status_code == 200, r.status_code)
+        try:
+            r = requests.get(f"http://127.0.0.1:{hub.api_port}/api/routes", headers={"Authorization": "token other"}, timeout=5)
+            c.check("the stale token is refused by the new proxy", r.status_code in (401, 403), r.status_code)
+        except requests.RequestException as e:
+            c.check("the stale token is refused by the new proxy", False, str(e))
+    finally:
+        hub.cleanup()
+        if stale is not None:
+            if stale.poll() is None:
+                stale.kill()
+            try:
+                stale.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def scenario_unusual_names(oxhub, c):
+    """Servers of users with non-ASCII, space and percent names are reachable through the proxy.
+    Users 日本語 (jupyterhub-singleuser), 'a b' and 'a%2Fb' (tiny servers): their routes are
+    /user/<quoted>/, route checks leave them alone, and they go away at stop."""
+    names = {"日本語": "singleuser", "a b": "tiny", "a%2Fb": "tiny"}
+    script = os.path.join(tempfile.mkdtemp(prefix="oxhub-e2e-bin-"), "server.sh")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(f"""#!/bin/sh
+if [ "$JUPYTERHUB_USER" = "日本語" ]; then exec {VENV_BIN}/jupyterhub-singleuser "$@"; fi
+exec {sys.executable} {TINY_SERVER} "$@"
+""")
+    os.chmod(script, 0o755)
+    hub = Hub(oxhub, f"c.Spawner.cmd = ['{script}']\nc.JupyterHub.last_activity_interval = 1\n"
+                     "c.ConfigurableHTTPProxy.check_running_interval = 1\n")
+    try:
+        hub.start()
+        started = {}
+        for name, kind in names.items():
+            q = urllib.parse.quote(name, safe="@~")
+            r = hub.api("POST", f"/users/{q}")
+            if not c.check(f"{name!r}: POST /hub/api/users/{q} creates the user (201) named {name!r}",
+                           r.status_code == 201 and r.json().get("name") == name, f"{r.status_code} {r.text[:300]}"):
+                continue
+            r = hub.api("POST", f"/users/{q}/server")
+            c.check(f"{name!r}: its {kind} server start is accepted (201 or 202)", r.status_code in (201, 202),
+                    f"{r.status_code} {r.text[:300]}")
+            ready = wait_for(lambda: server_model(hub, q).get("ready"), 90, every=0.5)
+            model = server_model(hub, q)
+            if not c.check(f"{name!r}: the server is ready at /user/{q}/", ready and model.get("url") == f"/user/{q}/",
+                           f"{model} {hub.tail(10)}"):
+                continue
+            token = hub.api("POST", f"/users/{q}/tokens", json={"note": "e2e"}).json()["token"]
+            started[name] = (q, kind, {"Authorization": f"token {token}"})
+
+        def answers(name):
+            q, kind, auth = started[name]
+            r = requests.get(hub.url + f"/user/{q}/api/status", headers=auth, allow_redirects=False, timeout=10)
+            if r.status_code != 200:
+                return False, f"{r.status_code} {r.headers.get('location')} {r.text[:200]}"
+            if kind == "tiny":
+                body = r.json()
+                return body.get("server") == "tiny" and body.get("user") == name and \
+                    body.get("path") == f"/user/{q}/api/status", body
+            if "started" not in r.json():
+                return False, r.text[:200]
+            r = requests.get(hub.url + f"/user/{q}/api/me", headers=auth, allow_redirects=False, timeout=10)
+            ident = r.json().get("identity", {}) if r.status_code == 200 else {}
+            return r.status_code == 200 and ident.get("username") == name, f"{r.status_code} {r.text[:200]}"
+
+        for name in started:
+            ok, detail = answers(name)
+            c.check(f"{name!r}: /user/{started[name][0]}/api/status through the proxy is answered by its own server (200, its user)",
+                    ok, detail)
+
+        def our_routes():
+            table = hub.api("GET", "/proxy").json()
+            return {started[n][0]: (table.get(f"/user/{started[n][0]}/") or {}) for n in started}, table
+
+        before, table = our_routes()
+        for name in started:
+            q = started[name][0]
+            route = before[q]
+            c.check(f"{name!r}: GET /hub/api/proxy lists the route /user/{q}/ for that user",
+                    route.get("routespec") == f"/user/{q}/" and route.get("data", {}).get("user") == name,
+                    list(table))
+        # The hub's own loops over a few intervals (check_running_interval and
+        # last_activity_interval are 1 s), then explicit route checks (POST /hub/api/proxy):
+        # none may find anything to change.
+        def checks_logged(since):
+            return [line for line in read_from(hub.log_path, since).splitlines() if "proxy routes checked" in line]
+
+        offset = os.path.getsize(hub.log_path)
+        time.sleep(3)
+        after, table = our_routes()
+        c.check("after 3 s of the hub's periodic loops the routes are unchanged", after == before,
+                {"before": before, "after": after})
+        c.check("the periodic loops changed no route (no 'proxy routes checked' in the log)",
+                not checks_logged(offset), checks_logged(offset))
+        for i in (1, 2):
+            offset = os.path.getsize(hub.log_path)
+            r = hub.api("POST", "/proxy")
+            c.check(f"POST /hub/api/proxy #{i} answers 200", r.status_code == 200, r.status_code)
+            after, table = our_routes()
+            c.check(f"after route check #{i} the routes are unchanged (routespec, target, data)", after == before,
+                    {"before": before, "after": after})
+            c.check(f"route check #{i} added and removed nothing (no 'proxy routes checked' in the log)",
+                    not checks_logged(offset),
+                    [line for line in read_from(hub.log_path, offset).splitlines() if "/api/routes/" in line or "routes checked" in line])
+            for name in started:
+                ok, detail = answers(name)
+                c.check(f"{name!r}: after route check #{i} its server still answers through the proxy", ok, detail)
+
+        # Stop through the API: the routes go away.
+        for name in started:
+            q = started[name][0]
+            r = hub.api("DELETE", f"/users/{q}/server")
+            c.check(f"{name!r}: DELETE /hub/api/users/{q}/server stops it (204 or 202)", r.status_code in (202, 204),
+                    f"{r.status_code} {r.text[:200]}")
+        c.check("every server is stopped", wait_for(lambda: all(server_model(hub, started[n][0]) == {} for n in started), 30),
+                {n: server_model(hub, started[n][0]) for n in started})
+        table = hub.api("GET", "/proxy").json()
+        for name in started:
+            q = started[name][0]
+            c.check(f"{name!r}: the route /user/{q}/ is gone", f"/user/{q}/" not in table, list(table))
+        c.check("no server process survives", wait_for(lambda: not pids_with(hub.marker), 15), pids_with(hub.marker))
+    finally:
+        hub.cleanup()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--oxhub", required=True)
@@ -597,17 +936,20 @@ def main():
     args = parser.parse_args()
     oxhub = os.path.abspath(args.oxhub)
     c = Checks()
-    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_options_and_limits, scenario_system_user]
+    scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_options_and_limits,
+                 scenario_system_user, scenario_hub_killed, scenario_unusual_names]
     for scenario in scenarios:
         if args.only and args.only not in scenario.__name__:
             continue
         print(f"# {scenario.__name__}: {scenario.__doc__.splitlines()[0]}", flush=True)
+        began = time.time()
         try:
             scenario(oxhub, c)
         except Abort as e:
             print(f"# aborted {scenario.__name__}: {e}", flush=True)
         except Exception:
             c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
+        print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
     print(f"oxhub-e2e: {c.passed} passed, {c.failed} failed", flush=True)
     sys.exit(1 if c.failed else 0)
 

@@ -106,7 +106,7 @@ impl Hub {
                 continue;
             };
             // Escaped exactly as the spawn routed it (JupyterHub's url_escape_path).
-            let spec = oxhub_model::urls::server_url(&base, &s.user, &s.name);
+            let spec = oxhub_model::urls::server_url(base, &s.user, &s.name);
             out.push(Route {
                 routespec: spec,
                 target: url,

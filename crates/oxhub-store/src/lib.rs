@@ -390,7 +390,18 @@ impl Store {
         Ok(())
     }
 
+    /// Close every connection. On SQLite the write-ahead log is checkpointed first, so a
+    /// clean stop leaves the database whole in its one file (SQLite removes the `-wal` and
+    /// `-shm` files when its last connection closes).
     pub async fn close(&self) {
+        if self.dialect == Dialect::Sqlite {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::warn!("checkpointing the database at shutdown: {e}");
+            }
+        }
         self.pool.close().await;
     }
 

@@ -118,6 +118,9 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
                 proxy.stop().await;
             }
         }
+        // Closing the pool checkpoints SQLite's write-ahead log, so a clean stop leaves no
+        // `-wal`/`-shm` files beside the database.
+        hub.store.close().await;
         tracing::info!("oxhub hub stopped");
         Ok(ExitCode::SUCCESS)
     })

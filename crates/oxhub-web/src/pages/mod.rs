@@ -50,7 +50,22 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/user/{user}/{*rest}", axum::routing::any(user_url))
         .route("/hub/user-redirect/{*rest}", get(user_redirect))
         .route("/hub/error/{code}", get(proxy_error))
+        .route("/hub/favicon.ico", get(favicon))
+        .route("/hub/static/favicon.ico", get(favicon))
+        .route("/hub/static/favicon.svg", get(favicon))
         .fallback(fallback)
+}
+
+/// The hub's icon (browsers ask for it on every page).
+async fn favicon() -> Response {
+    (
+        [
+            (http::header::CONTENT_TYPE, "image/svg+xml"),
+            (http::header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
 }
 
 // ---- helpers ----
@@ -329,17 +344,29 @@ async fn login_submit(
     }
     let username = form_value(&form, "username").unwrap_or_default();
     let password = form_value(&form, "password").unwrap_or_default();
-    let Some(session) = session_id(&headers) else {
+    let Some(old_session) = session_id(&headers) else {
         return error_page(&ctx.base, None, StatusCode::FORBIDDEN, "No session");
     };
+    // A successful login starts a new browser session: a session id planted before the login
+    // (a sibling subdomain can set cookies), and any XSRF token minted for it, are worth
+    // nothing after it (session fixation).
+    let session = new_session_id();
     match hub.login(&username, &password, &session).await {
         Ok(Ok(login)) => {
+            if let Err(e) = hub.end_session(&old_session).await {
+                tracing::warn!("ending the pre-login session: {e}");
+            }
             let next = query_value(&uri, "next");
             let to = next_or_default(&hub, &headers, next.as_deref(), &login.user).await;
             let secure = is_https(&hub, &headers);
+            let xsrf = xsrf_token(&hub, &session);
             with_cookies(
                 redirect(&to),
-                vec![login_cookie(&hub, &login.token, secure)],
+                vec![
+                    session_cookie(&hub, &session, secure),
+                    xsrf_cookie(&hub, &xsrf, secure),
+                    login_cookie(&hub, &login.token, secure),
+                ],
             )
         }
         Ok(Err(_refused)) => login_page(

@@ -594,3 +594,49 @@ fn a_service_gets_a_token_through_consent_and_pkce() {
     assert_eq!(status, 204);
     assert_eq!(hub.get("/hub/api/user", Some(token)).0, 403);
 }
+
+/// Issue 10 item 5: a successful login issues a new `jupyterhub-session-id` (and an `_xsrf`
+/// bound to it), so a session id planted before login, and the XSRF token minted for it,
+/// are useless after it (session fixation).
+#[test]
+fn login_rotates_the_session_id_and_its_xsrf_token() {
+    let (_dir, hub) = hub("");
+    // The attacker fetches the login form and plants its cookies in the victim's browser.
+    let mut attacker = Browser::default();
+    attacker.get(&hub, "/hub/login");
+    let planted_session = attacker.cookies["jupyterhub-session-id"].clone();
+    let planted_xsrf = attacker.cookies["_xsrf"].clone();
+    let mut victim = Browser::default();
+    victim
+        .cookies
+        .insert("jupyterhub-session-id".into(), planted_session.clone());
+    victim.cookies.insert("_xsrf".into(), planted_xsrf.clone());
+    let r = victim.login(&hub, "alice", None);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let fresh = victim.cookies["jupyterhub-session-id"].clone();
+    assert_ne!(fresh, planted_session, "the session id survived the login");
+    assert_ne!(
+        victim.cookies["_xsrf"], planted_xsrf,
+        "the XSRF token survived the login"
+    );
+    let json = ("Content-Type", "application/json");
+    // The planted XSRF token no longer passes for the victim's cookie writes...
+    let r = victim.send(
+        &hub,
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some("{}"),
+        &[json, ("X-XSRFToken", &planted_xsrf)],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // ...the new one does.
+    let xsrf = victim.cookies["_xsrf"].clone();
+    let r = victim.send(
+        &hub,
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some("{}"),
+        &[json, ("X-XSRFToken", &xsrf)],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+}

@@ -312,3 +312,28 @@ fn deleting_a_user_stops_their_servers() {
     let (status, _) = call(&hub, "GET", "/hub/api/users/bob/servers/lab", a, None);
     assert_eq!(status, 404);
 }
+
+/// Issue 10 item 9: the icon browsers ask for on every page is served, and a clean stop
+/// checkpoints SQLite's write-ahead log (no `-wal`/`-shm` files left beside the database).
+#[test]
+fn favicon_is_served_and_a_clean_stop_leaves_no_wal_files() {
+    let (dir, hub, _admin) = start("");
+    for path in ["/hub/favicon.ico", "/hub/static/favicon.svg"] {
+        let (status, head, _) = hub.call("GET", path, None, None, &[]);
+        assert_eq!(status, 200, "{path}");
+        assert!(head.contains("content-type: image/svg+xml"), "{head}");
+    }
+    let on_sqlite = crate::api::test_db_url(dir.path()).is_none();
+    let log = std::sync::Arc::clone(&hub.log);
+    hub.stop();
+    if on_sqlite {
+        for leftover in ["hub.sqlite-wal", "hub.sqlite-shm"] {
+            assert!(
+                !dir.path().join(leftover).exists(),
+                "{leftover} left after a clean stop: {}",
+                log.lock().unwrap()
+            );
+        }
+        assert!(dir.path().join("hub.sqlite").exists());
+    }
+}
