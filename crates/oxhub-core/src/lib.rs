@@ -20,6 +20,7 @@ pub mod services;
 pub mod shares;
 pub mod spawner;
 pub mod startup;
+pub mod stopping;
 pub mod tokens;
 
 pub use error::HubError;

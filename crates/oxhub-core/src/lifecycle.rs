@@ -15,7 +15,7 @@ use crate::spawner::{free_port, Launch, Status};
 use crate::tokens;
 use oxhub_model::scope::Resource;
 use oxhub_model::urls::{path_segment, server_client_id, server_url};
-use oxhub_store::{ClientLink, NewOAuthClient, ServerRow, ServerUpdate};
+use oxhub_store::{ClientLink, NewOAuthClient, ServerUpdate};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,6 @@ use std::time::Duration;
 
 /// How long a start or stop request waits before answering "still pending" (202).
 const SLOW_SPAWN: Duration = Duration::from_secs(10);
-const SLOW_STOP: Duration = Duration::from_secs(10);
 
 /// The progress of one spawn: events in order, and a signal when one is added.
 pub struct Progress {
@@ -92,12 +91,7 @@ pub enum Started {
     Pending,
 }
 
-/// The answer to a stop request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stopped {
-    Done,
-    Pending,
-}
+pub use crate::stopping::Stopped;
 
 /// Spawns in flight or finished, by (user, server).
 pub type Spawns = Mutex<HashMap<(String, String), Arc<Progress>>>;
@@ -107,7 +101,7 @@ fn failed(message: &str) -> Value {
 }
 
 impl Hub {
-    fn routespec(&self, user: &str, server: &str) -> String {
+    pub(crate) fn routespec(&self, user: &str, server: &str) -> String {
         server_url(&self.config.hub.base_url, user, server)
     }
 
@@ -607,7 +601,7 @@ impl Hub {
 
     /// The records of a server whose route is already gone: token and OAuth client deleted,
     /// columns cleared.
-    async fn forget_server(&self, user: &str, server: &str) {
+    pub(crate) async fn forget_server(&self, user: &str, server: &str) {
         if let Err(e) = self
             .store
             .delete_oauth_client(&server_client_id(user, server))
@@ -627,140 +621,6 @@ impl Hub {
             Ok(_) | Err(oxhub_store::StoreError::NotFound) => {}
             Err(e) => tracing::error!("clearing server {user}/{server}: {e}"),
         }
-    }
-
-    /// Stop a server (DELETE `/users/{u}/server[s/{s}]`); waits up to the slow-stop window.
-    pub async fn stop_server(
-        self: &Arc<Self>,
-        who: &Identity,
-        user: &str,
-        server: &str,
-    ) -> Result<Stopped, HubError> {
-        self.stop_server_within(who, user, server, Some(SLOW_STOP))
-            .await
-    }
-
-    /// [`Hub::stop_server`] that returns only once the server is gone (before removing it).
-    pub async fn stop_server_and_wait(
-        self: &Arc<Self>,
-        who: &Identity,
-        user: &str,
-        server: &str,
-    ) -> Result<Stopped, HubError> {
-        self.stop_server_within(who, user, server, None).await
-    }
-
-    async fn stop_server_within(
-        self: &Arc<Self>,
-        who: &Identity,
-        user: &str,
-        server: &str,
-        window: Option<Duration>,
-    ) -> Result<Stopped, HubError> {
-        self.require(who, &["delete:servers"], Resource::Server { user, server })
-            .await?;
-        if self.store.user(user).await?.is_none() {
-            return Err(HubError::NotFound(format!("No such user: {}", clip(user))));
-        }
-        let Some(row) = self.store.server(user, server).await? else {
-            if server.is_empty() {
-                return Ok(Stopped::Done);
-            }
-            return Err(HubError::NotFound(format!(
-                "{user} has no server named {}",
-                clip(server)
-            )));
-        };
-        self.stop_row(row, window).await
-    }
-
-    /// Stop a recorded server, the caller's permission already checked. With a `window`, a
-    /// stop that outlasts it goes on in the background (`Stopped::Pending`); without, this
-    /// returns once the server is gone. A server pending spawn is refused, one pending stop
-    /// is `Pending`.
-    pub(crate) async fn stop_row(
-        self: &Arc<Self>,
-        row: oxhub_store::ServerRow,
-        window: Option<Duration>,
-    ) -> Result<Stopped, HubError> {
-        let (user, server) = (row.user.as_str(), row.name.as_str());
-        if row.pending.as_deref() == Some("stop") {
-            return Ok(Stopped::Pending);
-        }
-        if row.pending.as_deref() == Some("spawn") {
-            return Err(HubError::Invalid(format!(
-                "{user}'s server {} is pending spawn; stop it once it is ready",
-                clip(server)
-            )));
-        }
-        if row.started.is_none() {
-            return Ok(Stopped::Done);
-        }
-        self.store
-            .update_server(
-                user,
-                server,
-                &ServerUpdate {
-                    pending: Some(Some("stop".into())),
-                    ..ServerUpdate::default()
-                },
-            )
-            .await?;
-        let hub = Arc::clone(self);
-        let (u, s) = (user.to_owned(), server.to_owned());
-        let state = row.state;
-        let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &state).await });
-        match window {
-            Some(window) => match tokio::time::timeout(window, task).await {
-                Ok(_) => Ok(Stopped::Done),
-                Err(_) => Ok(Stopped::Pending),
-            },
-            None => {
-                let _ = task.await;
-                Ok(Stopped::Done)
-            }
-        }
-    }
-
-    /// Stop every server of `user` (named ones too) and wait until they are gone and their
-    /// routes removed: what deleting the user needs first. Refused while any of them is
-    /// pending a spawn or a stop, so nothing is left running behind a deleted user.
-    pub(crate) async fn stop_all_of_user(self: &Arc<Self>, user: &str) -> Result<(), HubError> {
-        let rows = self
-            .store
-            .servers_of_users(&[user])
-            .await?
-            .remove(user)
-            .unwrap_or_default();
-        if let Some(busy) = rows.iter().find(|r| r.pending.is_some()) {
-            let what = busy.pending.as_deref().unwrap_or("");
-            let which = if busy.name.is_empty() {
-                "server".to_owned()
-            } else {
-                format!("server {}", clip(&busy.name))
-            };
-            return Err(HubError::Invalid(format!(
-                "{user}'s {which} is pending {what}; try again once it is done"
-            )));
-        }
-        for row in rows.into_iter().filter(|r| r.started.is_some()) {
-            self.stop_row(row, None).await?;
-        }
-        Ok(())
-    }
-
-    async fn finish_stop(&self, user: &str, server: &str, state: &Value) {
-        tracing::info!("Stopping {user}/{server}");
-        // The route goes first, so no request reaches a server that is going away.
-        if let Some(proxy) = &self.proxy {
-            if let Err(e) = proxy.delete_route(&self.routespec(user, server)).await {
-                tracing::warn!("removing the route of {user}/{server}: {e}");
-            }
-        }
-        self.spawner.stop(state).await;
-        self.forget_server(user, server).await;
-        run_post_stop_hook(self, user, server).await;
-        tracing::info!("Stopped {user}/{server}");
     }
 
     /// After a (re)start: servers recorded as running are polled; live ones keep running and
@@ -832,27 +692,6 @@ impl Hub {
         }
     }
 
-    /// `cleanup_servers` at shutdown: stop every running server, all at once.
-    pub async fn stop_all_servers(self: &Arc<Self>) {
-        let rows: Vec<ServerRow> = match self.store.active_servers().await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!("listing servers to stop: {e}");
-                return;
-            }
-        };
-        let mut tasks = Vec::new();
-        for row in rows {
-            let hub = Arc::clone(self);
-            tasks.push(tokio::spawn(async move {
-                hub.finish_stop(&row.user, &row.name, &row.state).await;
-            }));
-        }
-        for t in tasks {
-            let _ = t.await;
-        }
-    }
-
     /// Spawns still in flight (for the concurrent-spawn limit and metrics).
     pub fn pending_spawns(&self) -> usize {
         self.spawns_in_flight()
@@ -861,7 +700,7 @@ impl Hub {
 
 /// Run a hook command with `JUPYTERHUB_USER`/`JUPYTERHUB_SERVER_NAME` set; a failing pre-spawn
 /// hook fails the spawn.
-async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubError> {
+pub(crate) async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubError> {
     let Some((program, args)) = cmd.split_first() else {
         return Ok(());
     };
@@ -885,21 +724,4 @@ async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubErr
         )));
     }
     Ok(())
-}
-
-async fn run_post_stop_hook(hub: &Hub, user: &str, server: &str) {
-    let hook = &hub.config.spawner.post_stop_hook;
-    if hook.is_empty() {
-        return;
-    }
-    let cmd: Vec<String> = hook
-        .iter()
-        .map(|a| {
-            a.replace("{username}", user)
-                .replace("{servername}", server)
-        })
-        .collect();
-    if let Err(e) = run_hook(&cmd, user, server).await {
-        tracing::warn!("post_stop_hook: {e}");
-    }
 }
