@@ -19,6 +19,17 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+/// Held by the tests that push hundreds of megabytes through a proxy and by the tests that
+/// time a proxy's answers, so the ones never skew the others on a 2-core machine.
+pub static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Take [`HEAVY`] (a test that panicked while holding it does not poison the others).
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Run `oxhub` with `args` in `dir`, with a clean environment for the config.
 pub fn oxhub(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_oxhub"))

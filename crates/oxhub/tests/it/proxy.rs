@@ -242,6 +242,7 @@ fn closed_port() -> u16 {
 
 #[test]
 fn bad_backends_get_prompt_errors_and_nothing_leaks() {
+    let _heavy = crate::heavy();
     let proxy = ProxyProcess::start(&["--proxy-timeout", "500"]);
     let good = good_backend();
     let refusing = closed_port();
@@ -382,6 +383,7 @@ fn bad_clients_get_clear_errors() {
 
 #[test]
 fn route_changes_do_not_disturb_traffic() {
+    let _heavy = crate::heavy();
     let proxy = ProxyProcess::start(&[]);
     let good = good_backend();
     proxy.add_route("/stable", &format!("http://127.0.0.1:{good}"));
@@ -503,6 +505,7 @@ fn malformed_chunked_body_is_a_400_that_never_reaches_the_backend() {
 /// closes, which resets the connection) gets its answer relayed, not replaced by a 503.
 #[test]
 fn early_answers_from_backends_are_relayed() {
+    let _heavy = crate::heavy();
     let backend_port = backend(|mut s| {
         let mut buf = vec![0u8; 64 * 1024];
         let mut got = 0usize;

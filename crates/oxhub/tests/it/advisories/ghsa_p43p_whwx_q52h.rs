@@ -157,6 +157,7 @@ fn upload(port: u16, size: usize, chunked: bool) -> (u16, std::time::Duration) {
 /// the proxy's 503, and the log stays short.
 #[test]
 fn huge_login_bodies_through_the_proxy_are_refused_within_a_second() {
+    let _heavy = crate::heavy();
     let dir = tempfile::tempdir().unwrap();
     let public = free_port();
     std::fs::write(
