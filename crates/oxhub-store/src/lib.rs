@@ -254,9 +254,9 @@ fn user_select_columns(alias: &str) -> String {
     format!(
         "{alias}.id AS id, {alias}.name AS name, \
          CASE WHEN {alias}.admin <> 0 OR EXISTS (SELECT 1 FROM user_group_map ugm \
-           JOIN group_role_map grm ON grm.group_id = ugm.group_id \
-           JOIN roles ar ON ar.id = grm.role_id \
-           WHERE ugm.user_id = {alias}.id AND ar.name = '{ADMIN_ROLE_NAME}') THEN 1 ELSE 0 END AS admin, \
+           WHERE ugm.user_id = {alias}.id AND ugm.group_id IN (SELECT grm.group_id \
+             FROM group_role_map grm JOIN roles ar ON ar.id = grm.role_id \
+             WHERE ar.name = '{ADMIN_ROLE_NAME}')) THEN 1 ELSE 0 END AS admin, \
          {alias}.created AS created, {alias}.last_activity AS last_activity, \
          {alias}.auth_state AS auth_state, {alias}.cookie_id AS cookie_id"
     )

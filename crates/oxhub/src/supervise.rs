@@ -49,25 +49,17 @@ fn proxy_pid(pid_file: &str) -> Option<i32> {
 
 /// Stop a leftover proxy by pid: TERM, then KILL after 5 s.
 async fn terminate(pid: i32) {
-    // SAFETY: kill only sends a signal; the pid was checked to be a running proxy.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
-    for _ in 0..50 {
-        if !running(pid) {
-            return;
+    for (signal, wait_ms) in [(libc::SIGTERM, 5000), (libc::SIGKILL, 2000)] {
+        // SAFETY: kill only sends a signal; the pid was checked to be a running proxy.
+        unsafe {
+            libc::kill(pid, signal);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
-    for _ in 0..20 {
-        if !running(pid) {
-            return;
+        for _ in 0..wait_ms / 100 {
+            if !running(pid) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

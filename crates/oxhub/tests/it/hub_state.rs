@@ -15,7 +15,7 @@ fn config(extra: &str) -> String {
     )
 }
 
-fn start(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Hub, String) {
+pub fn start(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Hub, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("jupyterhub_config.py"), config(extra)).unwrap();
     let hub = Hub::start_with(dir.path(), env);
@@ -23,7 +23,7 @@ fn start(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Hub, String) 
     (dir, hub, admin)
 }
 
-fn call(hub: &Hub, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub fn call(hub: &Hub, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| b.to_string());
     let (status, _, reply) = hub.call(method, path, Some(token), body.as_deref(), &[]);
     (status, reply)

@@ -5,6 +5,7 @@
 //! module name matches the `api::` filter of scripts/test.sh.)
 
 use crate::api::{user_token, Hub};
+use crate::hub_state::call;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -12,26 +13,8 @@ const SVC: &str = "svc-token-0123456789abcdef";
 const LESSER: &str = "lesser-token-0123456789abcdef";
 const GROUPADMIN: &str = "groupadmin-token-0123456789";
 
-fn config(extra: &str) -> String {
-    format!(
-        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\n\
-         c.ConfigurableHTTPProxy.should_start = False\nc.JupyterHub.allow_named_servers = True\n\
-         c.Authenticator.admin_users = {{'admin'}}\nc.Authenticator.allowed_users = {{'alice', 'bob', 'mallory'}}\n{extra}"
-    )
-}
-
 fn start(extra: &str) -> (tempfile::TempDir, Hub, String) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("jupyterhub_config.py"), config(extra)).unwrap();
-    let hub = Hub::start(dir.path());
-    let admin = user_token(dir.path(), "admin");
-    (dir, hub, admin)
-}
-
-fn call(hub: &Hub, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let body = body.map(|b| b.to_string());
-    let (status, _, reply) = hub.call(method, path, Some(token), body.as_deref(), &[]);
-    (status, reply)
+    crate::hub_state::start(extra, &[])
 }
 
 /// Issue 10 item 4: holding the admin role (through load_roles, for a service; through a
@@ -133,7 +116,7 @@ fn group_membership_is_no_way_around_scopes() {
         call(
             &hub,
             "PATCH",
-            "/hub/api/users/mallory",
+            "/hub/api/users/carol",
             token,
             Some(json!({ "groups": groups })),
         )
@@ -155,15 +138,15 @@ fn group_membership_is_no_way_around_scopes() {
         "POST",
         "/hub/api/groups/power/users",
         GROUPADMIN,
-        Some(json!({"users": ["mallory"]})),
+        Some(json!({"users": ["carol"]})),
     );
     assert_eq!(status, 403, "{body}");
     // A group whose roles grant nothing beyond the caller's: fine.
     let (status, body) = patch(GROUPADMIN, json!(["plain"]));
     assert_eq!(status, 200, "{body}");
-    // mallory holds none of power's scopes.
-    let mallory = user_token(dir.path(), "mallory");
-    let (_, me) = call(&hub, "GET", "/hub/api/user", &mallory, None);
+    // carol holds none of power's scopes.
+    let carol = user_token(dir.path(), "carol");
+    let (_, me) = call(&hub, "GET", "/hub/api/user", &carol, None);
     let scopes = me["scopes"].to_string();
     assert!(
         !scopes.contains("admin:groups") && !scopes.contains("proxy"),
