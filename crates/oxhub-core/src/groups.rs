@@ -98,8 +98,6 @@ impl Hub {
             for user in users {
                 self.may_join(who, user, name).await?;
             }
-        }
-        if add {
             self.store.add_group_members(name, users).await?;
         } else {
             self.store.remove_group_members(name, users).await?;
@@ -123,9 +121,9 @@ impl Hub {
         Ok(())
     }
 
-    /// A caller changing `user`'s membership of the groups in `touched` (added or removed)
-    /// needs the `groups` scope for each of them (filters apply), and may not add `user` to a
-    /// group in `added` whose roles grant scopes the caller does not hold itself.
+    /// A caller changing `user`'s membership of groups (`added`, `removed`) needs the `groups`
+    /// scope for each of them (filters apply), and may not add `user` to a group whose roles
+    /// grant scopes the caller does not hold itself.
     pub(crate) async fn check_membership_change(
         &self,
         who: &Identity,
