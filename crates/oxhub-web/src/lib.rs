@@ -110,7 +110,8 @@ fn json_errors(resp: Response) -> Response {
     out
 }
 
-/// The largest request body the hub reads (axum's default limit, which handlers also apply).
+/// The largest request body the hub reads: bodies announced larger are refused before they
+/// are read, and the body extractors stop at it for bodies of unannounced length.
 pub const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
 /// How much of an oversized body is read and thrown away after answering, and for how long.
 const DRAIN_BYTES: u64 = 1 << 30;
@@ -194,6 +195,9 @@ pub fn router(hub: Arc<Hub>) -> Router {
     let app = app
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_answer,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX),
         ))
         .layer(middleware::from_fn(refuse_oversized))
         .layer(middleware::from_fn_with_state(hub, default_headers));
