@@ -418,8 +418,10 @@ pub async fn handle(
     parts.uri = uri;
     parts.version = http::Version::HTTP_11;
     let mut body = ActivityBody::new(body, Arc::clone(&route));
-    let body_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    body.failed = Some(Arc::clone(&body_failed));
+    // Only a request with a body can fail to send one (a GET, the common case, has none).
+    let body_failed =
+        (!body.inner.is_end_stream()).then(|| Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    body.failed = body_failed.clone();
     // A chunked body is checked up to its first chunk before the backend sees anything: a
     // malformed one (a bad chunk-size line) is the client's error, 400, not a backend's 503.
     if chunked && !upgrade {
@@ -448,7 +450,11 @@ pub async fn handle(
     };
     let mut resp = match result {
         Ok(resp) => resp,
-        Err(e) if body_failed.load(std::sync::atomic::Ordering::Relaxed) => {
+        Err(e)
+            if body_failed
+                .as_ref()
+                .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) =>
+        {
             tracing::warn!(
                 "400 {method} {}: malformed request body ({e})",
                 url.split('?').next().unwrap_or("")
