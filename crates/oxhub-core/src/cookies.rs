@@ -40,13 +40,16 @@ impl CookieSigner {
     }
 
     /// The secret as JupyterHub finds it: `JupyterHub.cookie_secret`, else `JPY_COOKIE_SECRET`
-    /// (hex), else `cookie_secret_file` (hex text; refused when group or others may read or
-    /// write it), else 32 random bytes written to that file with mode 0600.
-    pub fn load(config: &HubConfig) -> Result<(CookieSigner, SecretSource), HubError> {
+    /// (hex, `from_env`), else `cookie_secret_file` (hex text; refused when group or others may
+    /// read or write it), else 32 random bytes written to that file with mode 0600.
+    pub fn load(
+        config: &HubConfig,
+        from_env: Option<&str>,
+    ) -> Result<(CookieSigner, SecretSource), HubError> {
         if let Some(secret) = config.hub.cookie_secret.clone().filter(|s| !s.is_empty()) {
             return Ok((CookieSigner::new(secret), SecretSource::Config));
         }
-        if let Ok(text) = std::env::var("JPY_COOKIE_SECRET") {
+        if let Some(text) = from_env {
             if !text.trim().is_empty() {
                 let secret = hex::decode(text.trim()).map_err(|_| {
                     HubError::Invalid("JPY_COOKIE_SECRET must be hex-encoded".into())

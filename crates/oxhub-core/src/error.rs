@@ -1,5 +1,9 @@
 //! The domain error of the hub. `oxhub-web/src/error.rs` is the one place that maps it to HTTP.
 
+use oxhub_model::scope::Access;
+use oxhub_plugin::auth::AuthError;
+use oxhub_plugin::proxy::ProxyError;
+use oxhub_plugin::spawn::SpawnError;
 use oxhub_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +41,57 @@ pub enum HubError {
     Internal(String),
 }
 
+impl HubError {
+    /// THE mapping of a scope check's answer to an error: the one place where "not visible"
+    /// becomes 404 and "visible but not permitted" becomes 403. `what` names the resource in
+    /// the 404 message.
+    pub fn from_access(access: Access, required: &[&str], what: &str) -> Result<(), HubError> {
+        match access {
+            Access::Allowed => Ok(()),
+            Access::NotFound => Err(HubError::NotFound(if what.is_empty() {
+                "No access to resources or resources not found".to_owned()
+            } else {
+                format!("No access to resources or resources not found: {what}")
+            })),
+            Access::Forbidden => Err(HubError::Forbidden(required.join(", "))),
+        }
+    }
+}
+
 impl From<StoreError> for HubError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => HubError::NotFound("Not found".into()),
             StoreError::Conflict(what) => HubError::Conflict(what),
             other => HubError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A proxy that cannot be reached or refuses is an outage (503).
+impl From<ProxyError> for HubError {
+    fn from(e: ProxyError) -> Self {
+        HubError::Unavailable(e.to_string())
+    }
+}
+
+impl From<SpawnError> for HubError {
+    fn from(e: SpawnError) -> Self {
+        match e {
+            SpawnError::Invalid(m) => HubError::Invalid(m),
+            SpawnError::Unavailable(m) => HubError::Unavailable(m),
+            SpawnError::Internal(m) => HubError::Internal(m),
+        }
+    }
+}
+
+impl From<AuthError> for HubError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Invalid(m) => HubError::Invalid(m),
+            AuthError::Unavailable(m) => HubError::Unavailable(m),
+            AuthError::NotSupported(m) => HubError::NotFound(m),
+            AuthError::Internal(m) => HubError::Internal(m),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! grants nothing the caller could not grant itself.
 
 use crate::error::{clip, HubError};
-use crate::hub::{check, Hub};
+use crate::hub::Hub;
 use crate::identity::{Groups, Identity};
 use oxhub_model::names::GroupName;
 use oxhub_model::scope::{Owner, Resource};
@@ -31,7 +31,7 @@ impl Hub {
         users: &[String],
     ) -> Result<Vec<oxhub_store::GroupRow>, HubError> {
         let required = ["admin:groups"];
-        check(
+        HubError::from_access(
             who.scopes
                 .check(&required, &Resource::Global, &Groups::default()),
             &required,
@@ -65,7 +65,7 @@ impl Hub {
         required: &[&str],
         name: &str,
     ) -> Result<(), HubError> {
-        check(
+        HubError::from_access(
             who.scopes
                 .check(required, &Resource::Group(name), &Groups::default()),
             required,
@@ -132,7 +132,7 @@ impl Hub {
         removed: &[String],
     ) -> Result<(), HubError> {
         for g in added.iter().chain(removed) {
-            check(
+            HubError::from_access(
                 who.scopes
                     .check(&["groups"], &Resource::Group(g), &Groups::default()),
                 &["groups"],

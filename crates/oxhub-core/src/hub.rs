@@ -5,13 +5,29 @@
 use crate::clock::now_ms;
 use crate::error::{clip, HubError};
 use crate::identity::{Groups, Identity, Subject};
-use crate::tokens;
+use crate::progress::Spawns;
+use crate::tokens::{self, LOGIN_CLIENT};
 use oxhub_config::HubConfig;
 use oxhub_model::names::UserName;
-use oxhub_model::scope::{Access, Owner, Resource, ScopeSet, Vocabulary};
+use oxhub_model::scope::{Owner, Resource, ScopeSet, Vocabulary};
+use oxhub_plugin::auth::Authenticator;
+use oxhub_plugin::proxy::Proxy;
+use oxhub_plugin::spawn::Spawner;
 use oxhub_store::{Owner as TokenOwner, Store, UserQuery, UserRow};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+
+/// The plug-ins and the outside facts a hub is built with; the binary assembles them (it
+/// picks implementations by class name and reads the process environment), tests inject
+/// their own.
+pub struct Parts {
+    pub authenticator: Box<dyn Authenticator>,
+    pub spawner: Arc<dyn Spawner>,
+    pub proxy: Option<Box<dyn Proxy>>,
+    /// The hub process's environment: `JUPYTERHUB_CRYPT_KEY`, `JPY_COOKIE_SECRET`, and the
+    /// variables `Spawner.env_keep` passes on.
+    pub environment: BTreeMap<String, String>,
+}
 
 pub struct Hub {
     pub store: Store,
@@ -20,7 +36,7 @@ pub struct Hub {
     /// `auth_state` encryption (JUPYTERHUB_CRYPT_KEY).
     pub crypt: crate::crypto::CryptKeeper,
     /// The proxy the hub routes through, when one is configured.
-    pub proxy: Option<Box<dyn crate::proxy::Proxy>>,
+    pub proxy: Option<Box<dyn Proxy>>,
     /// The URL the hub's HTTP server is reachable at (set once it listens).
     pub hub_url: std::sync::OnceLock<String>,
     /// Asked to shut down (`POST /shutdown`); the server watches this.
@@ -31,10 +47,12 @@ pub struct Hub {
     identities: Mutex<HashMap<String, CachedIdentity>>,
     /// Signs cookies (cookie_secret).
     pub cookies: crate::cookies::CookieSigner,
-    pub authenticator: Box<dyn crate::auth::Authenticator>,
-    pub spawner: Arc<dyn crate::spawner::Spawner>,
+    pub(crate) authenticator: Box<dyn Authenticator>,
+    pub(crate) spawner: Arc<dyn Spawner>,
+    /// The hub process's environment, as the binary read it (what `env_keep` passes on).
+    pub(crate) environment: BTreeMap<String, String>,
     /// Spawns in flight or finished since start-up, with their progress.
-    pub(crate) spawns: crate::lifecycle::Spawns,
+    pub(crate) spawns: Spawns,
     /// HTTP client for talking to servers (readiness checks).
     pub(crate) http: HttpClient,
 }
@@ -77,22 +95,10 @@ pub(crate) fn new_secret() -> Result<String, HubError> {
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
 
-pub(crate) fn check(access: Access, required: &[&str], what: &str) -> Result<(), HubError> {
-    match access {
-        Access::Allowed => Ok(()),
-        Access::NotFound => Err(HubError::NotFound(format!(
-            "No access to resources or resources not found: {what}"
-        ))),
-        Access::Forbidden => Err(HubError::Forbidden(required.join(", "))),
-    }
-}
-
 impl Hub {
-    /// Open the database named by the configuration and build the scope vocabulary.
-    pub async fn open(config: HubConfig) -> Result<Hub, HubError> {
-        let store = Store::open(&config.hub.db_url)
-            .await
-            .map_err(|e| HubError::Internal(e.to_string()))?;
+    /// A hub on `store` with the given plug-ins: builds the scope vocabulary (custom scopes),
+    /// the `auth_state` keys and the cookie secret.
+    pub fn new(config: HubConfig, store: Store, parts: Parts) -> Result<Hub, HubError> {
         let custom = match &config.hub.custom_scopes {
             oxhub_config::Value::Dict(_) => config.hub.custom_scopes.to_json(),
             _ => serde_json::Value::Object(serde_json::Map::new()),
@@ -105,7 +111,10 @@ impl Hub {
         }
         // CryptKeeper.keys, else JUPYTERHUB_CRYPT_KEY (`;`-separated), as JupyterHub reads them.
         let keys: Vec<String> = if config.crypt_keys.is_empty() {
-            std::env::var("JUPYTERHUB_CRYPT_KEY")
+            parts
+                .environment
+                .get("JUPYTERHUB_CRYPT_KEY")
+                .map(String::as_str)
                 .unwrap_or_default()
                 .split(';')
                 .map(str::to_owned)
@@ -115,7 +124,11 @@ impl Hub {
         };
         let crypt =
             crate::crypto::CryptKeeper::new(&keys).map_err(|e| HubError::Invalid(e.to_string()))?;
-        let (cookies, source) = crate::cookies::CookieSigner::load(&config)?;
+        let env_secret = parts
+            .environment
+            .get("JPY_COOKIE_SECRET")
+            .map(String::as_str);
+        let (cookies, source) = crate::cookies::CookieSigner::load(&config, env_secret)?;
         match source {
             crate::cookies::SecretSource::Generated(file) => {
                 tracing::info!("Wrote a new cookie secret to {file}");
@@ -125,8 +138,6 @@ impl Hub {
             }
             _ => {}
         }
-        let authenticator = crate::auth::from_config(&config)?;
-        let spawner = crate::spawner::from_config(&config)?;
         let http =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_idle_timeout(std::time::Duration::from_secs(30))
@@ -136,16 +147,27 @@ impl Hub {
             config: Arc::new(config),
             vocab,
             crypt,
-            proxy: None,
+            proxy: parts.proxy,
             hub_url: std::sync::OnceLock::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             identities: Mutex::new(HashMap::new()),
             cookies,
-            authenticator,
-            spawner,
+            authenticator: parts.authenticator,
+            spawner: parts.spawner,
+            environment: parts.environment,
             spawns: Mutex::new(HashMap::new()),
             http,
         })
+    }
+
+    /// The configured authenticator's login flow (which login page to show).
+    pub fn login_flow(&self) -> oxhub_plugin::auth::LoginFlow {
+        self.authenticator.flow()
+    }
+
+    /// The class of the authenticator and the spawner in use, for logs and pages.
+    pub fn plugin_classes(&self) -> (&str, &str) {
+        (self.authenticator.class(), self.spawner.class())
     }
 
     /// The expanded scopes an owner holds through its roles (a user's include their groups').
@@ -299,7 +321,7 @@ impl Hub {
         // An OAuth token carries the access scope of its client's server or service; a token
         // whose client is gone (its server stopped) is no longer valid.
         let link = match row.oauth_client.as_deref() {
-            None | Some(crate::auth::LOGIN_CLIENT) => oxhub_store::ClientLink::None,
+            None | Some(LOGIN_CLIENT) => oxhub_store::ClientLink::None,
             Some(client) => match self.store.oauth_client(client).await? {
                 Some(c) => c.link,
                 None => return Ok(None),
@@ -386,7 +408,7 @@ impl Hub {
             Some(u) => self.groups_of(&[u]).await?,
             None => Groups::default(),
         };
-        check(
+        HubError::from_access(
             who.scopes.check(required, &resource, &membership),
             required,
             &format!("{resource:?}"),
@@ -463,7 +485,7 @@ impl Hub {
         // Each name is its own resource: a filtered admin:users that does not cover a name
         // hides it (404), as JupyterHub's needs_scope does.
         for n in names {
-            check(
+            HubError::from_access(
                 who.scopes
                     .check(&["admin:users"], &Resource::User(n), &Groups::default()),
                 &["admin:users"],
@@ -580,7 +602,7 @@ impl Hub {
             .tokens_of(&TokenOwner::User(user.to_owned()))
             .await?
             .into_iter()
-            .filter(|t| t.oauth_client.as_deref() != Some(crate::auth::LOGIN_CLIENT))
+            .filter(|t| t.oauth_client.as_deref() != Some(LOGIN_CLIENT))
             .collect())
     }
 

@@ -2,6 +2,7 @@
 //! the documented environment (singleuser-protocol.md §3), restarted when they exit, stopped
 //! with the hub. Each runs in its own process group so a stop reaches its children.
 
+use crate::environment::{env_value, set, HubClient};
 use crate::hub::Hub;
 use serde_json::Value;
 use std::sync::Arc;
@@ -36,16 +37,9 @@ fn managed_services(hub: &Hub) -> Vec<Managed> {
                 return None;
             }
             let environment = match spec.get("environment") {
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
+                Some(Value::Object(map)) => {
+                    map.iter().map(|(k, v)| (k.clone(), env_value(v))).collect()
+                }
                 _ => Vec::new(),
             };
             Some(Managed {
@@ -70,6 +64,18 @@ fn managed_services(hub: &Hub) -> Vec<Managed> {
             })
         })
         .collect()
+}
+
+/// Send `signal` to the process group led by `pid` (never to group 0 or 1).
+fn signal_group(pid: u32, signal: i32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        if pid > 1 {
+            // SAFETY: killpg only sends a signal; a stale group id yields ESRCH.
+            unsafe {
+                libc::killpg(pid, signal);
+            }
+        }
+    }
 }
 
 impl Hub {
@@ -106,55 +112,27 @@ impl Hub {
             self.register_service_client(spec, &svc.name, &token)
                 .await?;
         }
-        let h = &self.config.hub;
-        let mut env: Vec<(String, String)> = Vec::new();
-        for key in &self.config.spawner.env_keep {
-            if let Ok(v) = std::env::var(key) {
-                env.push((key.clone(), v));
-            }
-        }
-        let access = serde_json::json!([
-            "access:services",
-            format!("access:services!service={}", svc.name)
-        ])
-        .to_string();
-        let prefix = format!("{}services/{}/", h.base_url, svc.name);
-        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
-        set("JUPYTERHUB_SERVICE_NAME", svc.name.clone());
-        set("JUPYTERHUB_API_TOKEN", token.clone());
-        set("JPY_API_TOKEN", token);
-        set(
-            "JUPYTERHUB_API_URL",
-            format!("{}{}hub/api", self.hub_connect_url(), h.base_url),
-        );
-        set("JUPYTERHUB_CLIENT_ID", format!("service-{}", svc.name));
-        set("JUPYTERHUB_BASE_URL", h.base_url.clone());
-        set("JUPYTERHUB_HOST", String::new());
-        set("JUPYTERHUB_USER", String::new());
-        set("JUPYTERHUB_SERVER_NAME", String::new());
-        set(
-            "JUPYTERHUB_OAUTH_CALLBACK_URL",
-            format!("{prefix}oauth_callback"),
-        );
-        set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
-        set("JUPYTERHUB_OAUTH_SCOPES", access);
-        set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
-        set(
-            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
-            if h.cookie_host_prefix_enabled {
-                "1"
-            } else {
-                "0"
-            }
-            .into(),
-        );
+        let access = [
+            "access:services".to_owned(),
+            format!("access:services!service={}", svc.name),
+        ];
+        let prefix = format!("{}services/{}/", self.config.hub.base_url, svc.name);
+        let client_id = format!("service-{}", svc.name);
+        let mut env = self.client_env(&HubClient {
+            token: &token,
+            client_id: &client_id,
+            user: "",
+            server: "",
+            prefix: &prefix,
+            access_scopes: &access,
+        });
+        set(&mut env, "JUPYTERHUB_SERVICE_NAME", svc.name.clone());
         if !svc.url.is_empty() {
-            set("JUPYTERHUB_SERVICE_URL", svc.url.clone());
-            set("JUPYTERHUB_SERVICE_PREFIX", prefix);
+            set(&mut env, "JUPYTERHUB_SERVICE_URL", svc.url.clone());
+            set(&mut env, "JUPYTERHUB_SERVICE_PREFIX", prefix);
         }
         for (k, v) in &svc.environment {
-            env.retain(|(key, _)| key != k);
-            env.push((k.clone(), v.clone()));
+            set(&mut env, k, v.clone());
         }
         Ok(env)
     }
@@ -225,14 +203,14 @@ impl Hub {
             }
 
             if let Some(pid) = pid {
-                crate::spawner::signal_group(pid, libc::SIGTERM);
+                signal_group(pid, libc::SIGTERM);
             }
             if tokio::time::timeout(Duration::from_secs(5), child.wait())
                 .await
                 .is_err()
             {
                 if let Some(pid) = pid {
-                    crate::spawner::signal_group(pid, libc::SIGKILL);
+                    signal_group(pid, libc::SIGKILL);
                 }
                 let _ = child.wait().await;
             }

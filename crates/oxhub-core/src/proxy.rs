@@ -1,57 +1,14 @@
-//! The hub's view of the proxy: a narrow trait (routes in, routes out) so the hub logic does
-//! not depend on how the proxy is reached. The implementation for configurable-http-proxy's
-//! REST API (which `oxhub proxy` speaks) is `oxhub_proxy::client::ChpClient`.
-
-use serde_json::Value;
-use std::future::Future;
-use std::pin::Pin;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One route as the proxy reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Route {
-    pub routespec: String,
-    pub target: String,
-    /// The route's data; the hub's routes carry `"jupyterhub": true`.
-    pub data: Value,
-    /// When the proxy last forwarded traffic on it (as the proxy reports it; `None` in routes
-    /// the hub sends).
-    pub last_activity: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
-    #[error("the proxy API at {url} is unreachable: {why}")]
-    Unreachable { url: String, why: String },
-    #[error("the proxy API at {url} answered {status}: {body}")]
-    Refused {
-        url: String,
-        status: u16,
-        body: String,
-    },
-}
-
-pub trait Proxy: Send + Sync {
-    /// Every route in the proxy's table.
-    fn routes(&self) -> BoxFuture<'_, Result<Vec<Route>, ProxyError>>;
-    fn add_route<'a>(&'a self, route: &'a Route) -> BoxFuture<'a, Result<(), ProxyError>>;
-    fn delete_route<'a>(&'a self, routespec: &'a str) -> BoxFuture<'a, Result<(), ProxyError>>;
-    /// Point at another API URL and/or token (`PATCH /hub/api/proxy`).
-    fn reconfigure(&self, api_url: Option<String>, auth_token: Option<String>);
-    fn api_url(&self) -> String;
-}
+//! The hub's side of routing: which routes the proxy should have (`desired_routes`), making
+//! its table match (`check_routes`), the `/proxy` API, and copying the proxy's per-route
+//! activity onto servers and users. The proxy itself is reached through the
+//! [`oxhub_plugin::proxy::Proxy`] contract.
 
 use crate::error::HubError;
 use crate::hub::Hub;
 use crate::identity::{Groups, Identity};
 use oxhub_model::scope::Resource;
-
-impl From<ProxyError> for HubError {
-    fn from(e: ProxyError) -> Self {
-        HubError::Unavailable(e.to_string())
-    }
-}
+use oxhub_plugin::proxy::{Proxy, Route};
+use serde_json::Value;
 
 impl Hub {
     fn proxy_client(&self) -> Result<&dyn Proxy, HubError> {
@@ -61,13 +18,12 @@ impl Hub {
     }
 
     fn require_proxy_scope(who: &Identity) -> Result<(), HubError> {
-        match who
-            .scopes
-            .check(&["proxy"], &Resource::Global, &Groups::default())
-        {
-            oxhub_model::scope::Access::Allowed => Ok(()),
-            _ => Err(HubError::Forbidden("proxy".into())),
-        }
+        HubError::from_access(
+            who.scopes
+                .check(&["proxy"], &Resource::Global, &Groups::default()),
+            &["proxy"],
+            "",
+        )
     }
 
     /// The hub's routes in the proxy (those with `"jupyterhub": true`), by routespec.

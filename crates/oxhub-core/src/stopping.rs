@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A stop that takes longer than this answers 202 and goes on in the background.
-const SLOW_STOP: Duration = Duration::from_secs(10);
+const SLOW_STOP: Duration = Duration::from_secs(if cfg!(test) { 1 } else { 10 });
 
 /// The answer to a stop request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,15 +104,17 @@ impl Hub {
         let (u, s) = (user.to_owned(), server.to_owned());
         let state = row.state;
         let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &state).await });
-        match window {
+        let finished = match window {
             Some(window) => match tokio::time::timeout(window, task).await {
-                Ok(_) => Ok(Stopped::Done),
-                Err(_) => Ok(Stopped::Pending),
+                Ok(joined) => joined,
+                Err(_) => return Ok(Stopped::Pending),
             },
-            None => {
-                let _ = task.await;
-                Ok(Stopped::Done)
-            }
+            None => task.await,
+        };
+        match finished {
+            Ok(Ok(())) => Ok(Stopped::Done),
+            Ok(Err(e)) => Err(e),
+            Err(join) => Err(HubError::Internal(format!("stop task: {join}"))),
         }
     }
 
@@ -143,7 +145,10 @@ impl Hub {
         Ok(())
     }
 
-    async fn finish_stop(&self, user: &str, server: &str, state: &Value) {
+    /// Route, spawner, records, post-stop hook. When the spawner cannot stop the server, the
+    /// server stays recorded as running (no longer pending), so the next route check puts its
+    /// route back, polling keeps watching it and a later stop tries again.
+    async fn finish_stop(&self, user: &str, server: &str, state: &Value) -> Result<(), HubError> {
         tracing::info!("Stopping {user}/{server}");
         // The route goes first, so no request reaches a server that is going away.
         if let Some(proxy) = &self.proxy {
@@ -151,10 +156,23 @@ impl Hub {
                 tracing::warn!("removing the route of {user}/{server}: {e}");
             }
         }
-        self.spawner.stop(state).await;
+        if let Err(e) = self.spawner.stop(state).await {
+            tracing::error!(
+                "Stopping {user}/{server} failed: {e}; it is still recorded as running"
+            );
+            let kept = ServerUpdate {
+                pending: Some(None),
+                ..ServerUpdate::default()
+            };
+            if let Err(e) = self.store.update_server(user, server, &kept).await {
+                tracing::error!("recording the failed stop of {user}/{server}: {e}");
+            }
+            return Err(HubError::from(e));
+        }
         self.forget_server(user, server).await;
         run_post_stop_hook(self, user, server).await;
         tracing::info!("Stopped {user}/{server}");
+        Ok(())
     }
 
     /// `cleanup_servers` at shutdown: stop every running server, all at once.
@@ -170,7 +188,8 @@ impl Hub {
         for row in rows {
             let hub = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
-                hub.finish_stop(&row.user, &row.name, &row.state).await;
+                // A failure is logged by finish_stop; shutdown goes on with the others.
+                let _ = hub.finish_stop(&row.user, &row.name, &row.state).await;
             }));
         }
         for t in tasks {
@@ -186,12 +205,9 @@ async fn run_post_stop_hook(hub: &Hub, user: &str, server: &str) {
     }
     let cmd: Vec<String> = hook
         .iter()
-        .map(|a| {
-            a.replace("{username}", user)
-                .replace("{servername}", server)
-        })
+        .map(|a| crate::hooks::expand(a, user, server))
         .collect();
-    if let Err(e) = crate::lifecycle::run_hook(&cmd, user, server).await {
+    if let Err(e) = crate::hooks::run_hook("post_stop_hook", &cmd, user, server).await {
         tracing::warn!("post_stop_hook: {e}");
     }
 }

@@ -4,6 +4,11 @@
 
 use sha2::{Digest, Sha256};
 
+/// The OAuth client id of login-session tokens; they are hidden from token listings.
+pub const LOGIN_CLIENT: &str = "jupyterhub-login";
+/// The note of login-session tokens.
+pub const LOGIN_NOTE: &str = "login session";
+
 /// The longest lifetime a token may be given through the API: 100 years, in seconds.
 pub const MAX_EXPIRES_IN_S: i64 = 100 * 365 * 24 * 3600;
 

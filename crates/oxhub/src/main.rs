@@ -2,6 +2,7 @@
 //! role (hub, proxy) or chore (generate-config, show-config, token, upgrade-db).
 
 mod cli;
+mod plugins;
 mod proxy_client;
 mod serve;
 mod supervise;

@@ -6,7 +6,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use oxhub_core::proxy::{BoxFuture, Proxy, ProxyError, Route};
+use oxhub_plugin::proxy::{Proxy, ProxyError, Route};
+use oxhub_plugin::BoxFuture;
 use parking_lot::RwLock;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 
 use oxhub_config::HubConfig;
 use oxhub_core::Hub;
+use oxhub_plugin::proxy::Proxy;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,8 +13,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
-async fn open(config: HubConfig) -> Result<Hub, String> {
-    let hub = Hub::open(config).await.map_err(|e| e.to_string())?;
+/// The store, the plug-ins and the hub on them, with the start-up state applied.
+async fn open(config: HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Hub, String> {
+    let parts = crate::plugins::parts(&config, proxy)?;
+    let store = oxhub_store::Store::open(&config.hub.db_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let hub = Hub::new(config, store, parts).map_err(|e| e.to_string())?;
     oxhub_core::startup::apply(&hub)
         .await
         .map_err(|e| format!("start-up: {e}"))?;
@@ -31,21 +37,20 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
         };
         let port = config.hub.hub_port;
         let stop = oxhub_proxy::shutdown_signal();
-        let mut hub = open(config).await?;
-        let api_url = if hub.config.proxy.api_url.is_empty() {
+        let api_url = if config.proxy.api_url.is_empty() {
             "http://127.0.0.1:8001".to_owned()
         } else {
-            hub.config.proxy.api_url.clone()
+            config.proxy.api_url.clone()
         };
-        let mut token = if hub.config.proxy.auth_token.is_empty() {
+        let mut token = if config.proxy.auth_token.is_empty() {
             std::env::var("CONFIGPROXY_AUTH_TOKEN").unwrap_or_default()
         } else {
-            hub.config.proxy.auth_token.clone()
+            config.proxy.auth_token.clone()
         };
-        if token.is_empty() && hub.config.proxy.should_start {
+        if token.is_empty() && config.proxy.should_start {
             // The token an earlier hub generated, so its proxy (still running after a crash)
             // can be reused; otherwise a new one, saved for the next start.
-            let pid_file = &hub.config.proxy.pid_file;
+            let pid_file = &config.proxy.pid_file;
             token = match crate::supervise::saved_token(pid_file) {
                 Some(saved) => saved,
                 None => {
@@ -56,9 +61,8 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
                 }
             };
         }
-        hub.proxy = Some(Box::new(crate::proxy_client::ChpClient::new(
-            &api_url, &token,
-        )));
+        let client = crate::proxy_client::ChpClient::new(&api_url, &token);
+        let hub = open(config, Some(Box::new(client))).await?;
         let listener = tokio::net::TcpListener::bind((ip.as_str(), port))
             .await
             .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
@@ -130,7 +134,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
 pub fn token(config: HubConfig, user: Option<String>) -> Result<ExitCode, String> {
     let user = user.ok_or("usage: oxhub token USERNAME")?;
     runtime()?.block_on(async move {
-        let hub = open(config).await?;
+        let hub = open(config, None).await?;
         if hub.user(&user).await.map_err(|e| e.to_string())?.is_none() {
             return Err(format!("No such user: {user}"));
         }

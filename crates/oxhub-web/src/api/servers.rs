@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::models::{server_model, server_url};
-use oxhub_core::lifecycle::{Started, Stopped};
+use oxhub_core::lifecycle::Started;
+use oxhub_core::stopping::Stopped;
 
 fn model(hub: &Hub, who: &Identity, row: &oxhub_store::ServerRow) -> Value {
     let with_state = who.scopes.permits(

@@ -342,8 +342,18 @@ async fn login_submit(
     if let Err(why) = check_form_xsrf(&hub, &headers, &form) {
         return error_page(&ctx.base, None, StatusCode::FORBIDDEN, why);
     }
-    let username = form_value(&form, "username").unwrap_or_default();
-    let password = form_value(&form, "password").unwrap_or_default();
+    // Every field but `_xsrf` goes to the authenticator; only the username is trimmed (a
+    // password may hold spaces), as JupyterHub does.
+    let mut fields: std::collections::BTreeMap<String, String> = form_pairs(&form)
+        .into_iter()
+        .filter(|(k, _)| k != "_xsrf")
+        .collect();
+    let username = fields
+        .get("username")
+        .map(|u| u.trim().to_owned())
+        .unwrap_or_default();
+    fields.insert("username".into(), username.clone());
+    let request = oxhub_plugin::auth::LoginRequest::Form(fields);
     let Some(old_session) = session_id(&headers) else {
         return error_page(&ctx.base, None, StatusCode::FORBIDDEN, "No session");
     };
@@ -351,7 +361,7 @@ async fn login_submit(
     // (a sibling subdomain can set cookies), and any XSRF token minted for it, are worth
     // nothing after it (session fixation).
     let session = new_session_id();
-    match hub.login(&username, &password, &session).await {
+    match hub.login(&request, &session).await {
         Ok(Ok(login)) => {
             if let Err(e) = hub.end_session(&old_session).await {
                 tracing::warn!("ending the pre-login session: {e}");

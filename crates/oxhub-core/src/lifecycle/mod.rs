@@ -7,80 +7,25 @@
 //! registers its tracker under the lock before anything else happens.
 
 use crate::clock::now_ms;
+use crate::environment::HubClient;
 use crate::error::{clip, HubError};
+use crate::hooks::{expand, run_hook};
 use crate::hub::Hub;
 use crate::identity::Identity;
-use crate::proxy::Route;
-use crate::spawner::{free_port, Launch, Status};
+use crate::progress::{failed, Progress};
 use crate::tokens;
 use oxhub_model::scope::Resource;
-use oxhub_model::urls::{path_segment, server_client_id, server_url};
+use oxhub_model::urls::{server_client_id, server_url};
+use oxhub_plugin::proxy::Route;
+use oxhub_plugin::spawn::{SpawnRequest, Status};
 use oxhub_store::{ClientLink, NewOAuthClient, ServerUpdate};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a start or stop request waits before answering "still pending" (202).
-const SLOW_SPAWN: Duration = Duration::from_secs(10);
-
-/// The progress of one spawn: events in order, and a signal when one is added.
-pub struct Progress {
-    events: Mutex<Vec<Value>>,
-    added: tokio::sync::watch::Sender<usize>,
-    finished: AtomicBool,
-}
-
-impl Progress {
-    fn new() -> Arc<Progress> {
-        Arc::new(Progress {
-            events: Mutex::new(Vec::new()),
-            added: tokio::sync::watch::channel(0).0,
-            finished: AtomicBool::new(false),
-        })
-    }
-
-    fn push(&self, event: Value) {
-        let n = match self.events.lock() {
-            Ok(mut events) => {
-                events.push(event);
-                events.len()
-            }
-            Err(_) => return,
-        };
-        self.added.send_replace(n);
-    }
-
-    fn finish(&self, event: Value) {
-        self.finished.store(true, Ordering::Release);
-        self.push(event);
-    }
-
-    pub fn finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
-    }
-
-    /// Events from index `from` on.
-    pub fn events_from(&self, from: usize) -> Vec<Value> {
-        self.events
-            .lock()
-            .map(|e| e.get(from..).map(<[Value]>::to_vec).unwrap_or_default())
-            .unwrap_or_default()
-    }
-
-    /// The final event if the spawn ended.
-    pub fn outcome(&self) -> Option<Value> {
-        if !self.finished() {
-            return None;
-        }
-        self.events.lock().ok().and_then(|e| e.last().cloned())
-    }
-
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<usize> {
-        self.added.subscribe()
-    }
-}
+/// How long a start request waits before answering "still pending" (202); shorter in the
+/// core's own tests.
+const SLOW_SPAWN: Duration = Duration::from_secs(if cfg!(test) { 2 } else { 10 });
 
 /// The answer to a start request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,15 +34,6 @@ pub enum Started {
     Ready,
     /// Still starting (202).
     Pending,
-}
-
-pub use crate::stopping::Stopped;
-
-/// Spawns in flight or finished, by (user, server).
-pub type Spawns = Mutex<HashMap<(String, String), Arc<Progress>>>;
-
-fn failed(message: &str) -> Value {
-    json!({ "progress": 100, "failed": true, "message": format!("Spawn failed: {message}") })
 }
 
 impl Hub {
@@ -259,12 +195,14 @@ impl Hub {
                 };
                 tracing::error!("Spawn of {user}/{server} failed: {e}");
                 if !state.is_null() {
-                    self.spawner.stop(&state).await;
+                    if let Err(e) = self.spawner.stop(&state).await {
+                        tracing::error!("Stopping the failed spawn of {user}/{server}: {e}");
+                    }
                 }
                 self.clear_server(user, server).await;
                 progress.finish(failed(&message));
                 Err(match e {
-                    HubError::Internal(_) => e,
+                    HubError::Internal(_) | HubError::Unavailable(_) => e,
                     other => HubError::SpawnFailed(other.to_string()),
                 })
             }
@@ -282,11 +220,6 @@ impl Hub {
         let sp = &self.config.spawner;
         let prefix = self.routespec(user, server);
         let client_id = server_client_id(user, server);
-        let expand = |s: &str| {
-            s.replace("{username}", user)
-                .replace("{servername}", server)
-                .replace("{user_server}", &format!("{user}{server}"))
-        };
         // The server's API token, which is also its OAuth client secret. Issued to the client,
         // it goes with the client when the server stops.
         let access = format!("access:servers!server={user}/{server}");
@@ -313,22 +246,10 @@ impl Hub {
                 },
             })
             .await?;
-        let port = if sp.port == 0 {
-            free_port(&sp.ip)?
-        } else {
-            sp.port
-        };
-        let ip = if sp.ip.is_empty() {
-            "127.0.0.1".to_owned()
-        } else {
-            sp.ip.clone()
-        };
-        let mut env = self.server_env(user, server, &token, &ip, port, options);
-        // Recorded before the process exists: if the hub dies between starting the process and
-        // recording its pid, the next hub finds the process by this nonce and stops it.
-        let nonce = crate::hub::new_secret()?;
-        env.push((crate::spawner::NONCE_VAR.into(), nonce.clone()));
-        *state = json!({ "nonce": nonce });
+        // Recorded before the server exists: if the hub dies between starting it and recording
+        // the spawner's state, the next hub stops it with just this nonce.
+        let spawn_id = crate::hub::new_secret()?;
+        *state = json!({ "nonce": spawn_id });
         self.store
             .update_server(
                 user,
@@ -339,34 +260,48 @@ impl Hub {
                 },
             )
             .await?;
-        let mut cmd: Vec<String> = sp.cmd.iter().map(|a| expand(a)).collect();
-        cmd.extend(sp.args.iter().map(|a| expand(a)));
-        let home = self.spawner.home_of(user).unwrap_or_default();
-        let cwd = if sp.notebook_dir.is_empty() {
-            String::new()
-        } else {
-            expand(&sp.notebook_dir).replacen('~', &home, 1)
-        };
-        let launch = Launch {
+        let access_scopes = [access, format!("access:servers!user={user}")];
+        let env = self.server_env(&HubClient {
+            token: &token,
+            client_id: &client_id,
+            user,
+            server,
+            prefix: &prefix,
+            access_scopes: &access_scopes,
+        });
+        let mut request = SpawnRequest {
             user: user.to_owned(),
             server: server.to_owned(),
-            cmd,
+            spawn_id,
+            cmd: sp.cmd.iter().map(|a| expand(a, user, server)).collect(),
+            args: sp.args.iter().map(|a| expand(a, user, server)).collect(),
             env,
-            ip,
-            port,
-            cwd,
+            notebook_dir: expand(&sp.notebook_dir, user, server),
+            user_options: options.clone(),
+            resources: self.resources(),
+            ip: sp.ip.clone(),
+            port: sp.port,
+            service_prefix: prefix.clone(),
         };
+        let auth_state = self.stored_auth_state(user).await?;
         progress.push(json!({"progress": 10, "message": "Starting the server process"}));
         let start_timeout =
             Duration::from_secs(u64::try_from(sp.start_timeout.max(1)).unwrap_or(60));
-        // start_timeout covers what runs before the server process exists: the pre-spawn hook
-        // and the spawner's start.
-        let hook: Vec<String> = sp.pre_spawn_hook.iter().map(|a| expand(a)).collect();
+        // start_timeout covers what runs before the server exists: the pre-spawn hook, the
+        // authenticator's pre-spawn step and the spawner's start.
+        let hook: Vec<String> = sp
+            .pre_spawn_hook
+            .iter()
+            .map(|a| expand(a, user, server))
+            .collect();
         let starting = async {
             if !hook.is_empty() {
-                run_hook(&hook, user, server).await?;
+                run_hook("pre_spawn_hook", &hook, user, server).await?;
             }
-            self.spawner.start(&launch).await
+            self.authenticator
+                .pre_spawn(auth_state.as_ref(), &mut request)
+                .await?;
+            Ok::<_, HubError>(self.spawner.start(&request, progress).await?)
         };
         let started = match tokio::time::timeout(start_timeout, starting).await {
             Ok(r) => r?,
@@ -378,11 +313,18 @@ impl Hub {
             }
         };
         let mut recorded = started.state.clone();
-        if let (Value::Object(m), Some(n)) = (&mut recorded, state.get("nonce")) {
-            m.insert("nonce".into(), n.clone());
+        match &mut recorded {
+            Value::Object(m) => {
+                if let Some(n) = state.get("nonce") {
+                    m.entry("nonce").or_insert_with(|| n.clone());
+                }
+            }
+            // A spawner with no state of its own: keep the nonce.
+            Value::Null => recorded = state.clone(),
+            _ => {}
         }
         *state = recorded.clone();
-        // Recorded at once, so a hub killed from here on can find and stop the process.
+        // Recorded at once, so a hub killed from here on can find and stop the server.
         self.store
             .update_server(
                 user,
@@ -424,124 +366,23 @@ impl Hub {
         Ok(())
     }
 
-    /// The environment of a server (singleuser-protocol.md §1): `env_keep` from the hub's
-    /// environment, the hub's variables, resource limits, then `Spawner.environment`.
-    fn server_env(
-        &self,
-        user: &str,
-        server: &str,
-        token: &str,
-        ip: &str,
-        port: u16,
-        _options: &Value,
-    ) -> Vec<(String, String)> {
-        let sp = &self.config.spawner;
-        let h = &self.config.hub;
-        let mut env: Vec<(String, String)> = Vec::new();
-        for key in &sp.env_keep {
-            if let Ok(v) = std::env::var(key) {
-                env.push((key.clone(), v));
-            }
+    /// The user's decrypted `auth_state` when auth state is enabled (for `pre_spawn`).
+    async fn stored_auth_state(&self, user: &str) -> Result<Option<Value>, HubError> {
+        if !self.config.authenticator.enable_auth_state {
+            return Ok(None);
         }
-        let prefix = self.routespec(user, server);
-        let api_url = format!("{}{}hub/api", self.hub_connect_url(), h.base_url);
-        let host = if ip.contains(':') {
-            format!("[{ip}]")
-        } else {
-            ip.to_owned()
+        let Some(row) = self.store.user(user).await? else {
+            return Ok(None);
         };
-        let access = json!([
-            format!("access:servers!server={user}/{server}"),
-            format!("access:servers!user={user}"),
-        ])
-        .to_string();
-        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
-        set("JUPYTERHUB_API_TOKEN", token.to_owned());
-        set("JPY_API_TOKEN", token.to_owned());
-        set("JUPYTERHUB_CLIENT_ID", server_client_id(user, server));
-        set("JUPYTERHUB_API_URL", api_url.clone());
-        set(
-            "JUPYTERHUB_ACTIVITY_URL",
-            format!("{api_url}/users/{}/activity", path_segment(user)),
-        );
-        set("JUPYTERHUB_BASE_URL", h.base_url.clone());
-        set("JUPYTERHUB_SERVICE_PREFIX", prefix.clone());
-        set(
-            "JUPYTERHUB_SERVICE_URL",
-            format!("http://{host}:{port}{prefix}"),
-        );
-        set(
-            "JUPYTERHUB_OAUTH_CALLBACK_URL",
-            format!("{prefix}oauth_callback"),
-        );
-        set("JUPYTERHUB_OAUTH_ACCESS_SCOPES", access.clone());
-        set("JUPYTERHUB_OAUTH_SCOPES", access);
-        set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
-        set("JUPYTERHUB_USER", user.to_owned());
-        set("JUPYTERHUB_SERVER_NAME", server.to_owned());
-        set("JUPYTERHUB_HOST", String::new());
-        set(
-            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED",
-            if h.cookie_host_prefix_enabled {
-                "1"
-            } else {
-                "0"
-            }
-            .into(),
-        );
-        if !sp.notebook_dir.is_empty() {
-            set(
-                "JUPYTERHUB_ROOT_DIR",
-                sp.notebook_dir.replace("{username}", user),
-            );
-        }
-        if !sp.default_url.is_empty() {
-            set(
-                "JUPYTERHUB_DEFAULT_URL",
-                sp.default_url.replace("{username}", user),
-            );
-        }
-        if sp.debug {
-            set("JUPYTERHUB_DEBUG", "1".into());
-        }
-        if sp.disable_user_config {
-            set("JUPYTERHUB_DISABLE_USER_CONFIG", "1".into());
-        }
-        if let Some(v) = sp.mem_limit {
-            set("MEM_LIMIT", v.to_string());
-        }
-        if let Some(v) = sp.mem_guarantee {
-            set("MEM_GUARANTEE", v.to_string());
-        }
-        if let Some(v) = sp.cpu_limit {
-            set("CPU_LIMIT", format!("{v:?}"));
-        }
-        if let Some(v) = sp.cpu_guarantee {
-            set("CPU_GUARANTEE", format!("{v:?}"));
-        }
-        if let Value::Object(map) = sp.environment.to_json() {
-            for (k, v) in map {
-                let v = match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                env.retain(|(key, _)| *key != k);
-                env.push((k, v.replace("{username}", user)));
-            }
-        }
-        env
-    }
-
-    /// Where servers and services reach the hub's API (`hub_connect_url`, else the hub's own
-    /// URL with a wildcard address replaced by loopback).
-    pub fn hub_connect_url(&self) -> String {
-        let h = &self.config.hub;
-        if !h.hub_connect_url.is_empty() {
-            return h.hub_connect_url.trim_end_matches('/').to_owned();
-        }
-        let url = self.hub_url.get().cloned().unwrap_or_default();
-        url.replace("://0.0.0.0:", "://127.0.0.1:")
-            .replace("://[::]:", "://[::1]:")
+        Ok(row
+            .auth_state
+            .and_then(|sealed| match self.crypt.decrypt(&sealed) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!("auth_state of {user}: {e}");
+                    None
+                }
+            }))
     }
 
     /// Poll `GET <url><prefix>api` until it answers below 500, the process exits, or
@@ -554,7 +395,7 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = Duration::from_millis(20);
         loop {
-            if let Status::Exited(code) = self.spawner.poll(state).await {
+            if let Ok(Status::Exited(code)) = self.spawner.poll(state).await {
                 return Err(HubError::Invalid(match code {
                     Some(c) => {
                         format!("the server process exited with status {c} before it answered")
@@ -629,11 +470,26 @@ impl Hub {
     pub async fn resume_servers(&self) -> Result<(usize, usize), HubError> {
         let (mut kept, mut cleared) = (0, 0);
         for row in self.store.active_servers().await? {
-            let alive = self.spawner.poll(&row.state).await == Status::Running;
             let finished = row.pending.is_none() && row.ready && row.started.is_some();
-            if alive && finished {
-                kept += 1;
-                continue;
+            let status = self.spawner.poll(&row.state).await;
+            if finished {
+                match status {
+                    Ok(Status::Running) => {
+                        kept += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        // Cannot tell now: keep it; polling asks again.
+                        tracing::warn!(
+                            "Server {}/{}: the spawner cannot tell whether it runs ({e}); keeping it",
+                            row.user,
+                            row.name
+                        );
+                        kept += 1;
+                        continue;
+                    }
+                    Ok(Status::Exited(_)) => {}
+                }
             }
             tracing::warn!(
                 "Server {}/{} was {} when the hub stopped; cleaning it up",
@@ -645,8 +501,10 @@ impl Hub {
                     "running but its process is gone"
                 }
             );
-            // Also when no pid was recorded: the spawner finds a process by its nonce.
-            self.spawner.stop(&row.state).await;
+            // Also when no pid was recorded: the spawner finds it by the spawn's nonce.
+            if let Err(e) = self.spawner.stop(&row.state).await {
+                tracing::error!("Stopping {}/{}: {e}", row.user, row.name);
+            }
             self.clear_server(&row.user, &row.name).await;
             cleared += 1;
         }
@@ -660,7 +518,14 @@ impl Hub {
             if row.pending.is_some() {
                 continue;
             }
-            if let Status::Exited(code) = self.spawner.poll(&row.state).await {
+            let status = match self.spawner.poll(&row.state).await {
+                Ok(status) => status,
+                Err(e) => {
+                    tracing::warn!("Polling {}/{}: {e}; asking again later", row.user, row.name);
+                    continue;
+                }
+            };
+            if let Status::Exited(code) = status {
                 tracing::warn!(
                     "Server {}/{} exited{}; removing it",
                     row.user,
@@ -698,30 +563,5 @@ impl Hub {
     }
 }
 
-/// Run a hook command with `JUPYTERHUB_USER`/`JUPYTERHUB_SERVER_NAME` set; a failing pre-spawn
-/// hook fails the spawn.
-pub(crate) async fn run_hook(cmd: &[String], user: &str, server: &str) -> Result<(), HubError> {
-    let Some((program, args)) = cmd.split_first() else {
-        return Ok(());
-    };
-    let out = tokio::process::Command::new(program)
-        .args(args)
-        .env("JUPYTERHUB_USER", user)
-        .env("JUPYTERHUB_SERVER_NAME", server)
-        .stdin(std::process::Stdio::null())
-        // A hook cut off by start_timeout must not outlive it.
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| HubError::Invalid(format!("pre_spawn_hook {}: {e}", clip(program))))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(HubError::Invalid(format!(
-            "pre_spawn_hook {} failed ({}): {}",
-            clip(program),
-            out.status,
-            clip(stderr.trim())
-        )));
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests;

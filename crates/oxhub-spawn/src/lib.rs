@@ -1,0 +1,11 @@
+//! Spawners: implementations of [`oxhub_plugin::spawn::Spawner`]. Each is built from plain
+//! settings by the binary, which maps `spawner_class` to a constructor; none reads the hub's
+//! configuration.
+//!
+//! Built in: `LocalProcessSpawner` and `SimpleLocalProcessSpawner` ([`local`]).
+
+pub mod local;
+mod process;
+
+pub use local::LocalProcess;
+pub use process::NONCE_VAR;
