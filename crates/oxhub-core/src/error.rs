@@ -24,9 +24,13 @@ pub enum HubError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
-    /// A dependency (the proxy) cannot be reached or refused; the text says which and why.
+    /// The proxy cannot be reached or refused; the text says which and why.
     #[error("{0}")]
     Unavailable(String),
+    /// A plug-in's backend (a batch system, a cluster API, an identity provider) cannot be
+    /// reached or failed; the text says which and why.
+    #[error("{0}")]
+    Outage(String),
     /// The method does not apply to this resource.
     #[error("{0}")]
     NotAllowed(String),
@@ -79,7 +83,7 @@ impl From<SpawnError> for HubError {
     fn from(e: SpawnError) -> Self {
         match e {
             SpawnError::Invalid(m) => HubError::Invalid(m),
-            SpawnError::Unavailable(m) => HubError::Unavailable(m),
+            SpawnError::Unavailable(m) => HubError::Outage(m),
             SpawnError::Internal(m) => HubError::Internal(m),
         }
     }
@@ -89,7 +93,7 @@ impl From<AuthError> for HubError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Invalid(m) => HubError::Invalid(m),
-            AuthError::Unavailable(m) => HubError::Unavailable(m),
+            AuthError::Unavailable(m) => HubError::Outage(m),
             AuthError::NotSupported(m) => HubError::NotFound(m),
             AuthError::Internal(m) => HubError::Internal(m),
         }

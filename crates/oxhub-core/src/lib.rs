@@ -29,6 +29,8 @@ pub mod stopping;
 #[cfg(test)]
 mod testing;
 pub mod tokens;
+mod user_tokens;
+pub mod users;
 
 pub use error::HubError;
 pub use hub::{Hub, Parts};

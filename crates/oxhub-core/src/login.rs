@@ -432,6 +432,6 @@ mod tests {
             .login(&LoginRequest::password("alice", "down"), "s")
             .await
             .unwrap_err();
-        assert!(matches!(err, HubError::Unavailable(_)), "{err}");
+        assert!(matches!(err, HubError::Outage(_)), "{err}");
     }
 }

@@ -1,10 +1,12 @@
-//! Server records as the API sees them (the lifecycle itself belongs to the spawner layer):
-//! the servers of users for their models, and the activity endpoint.
+//! Server records as the API and the pages see them (the lifecycle itself is `lifecycle.rs`):
+//! the typed state of a server, the servers of users for their models, named-server records,
+//! and the activity endpoint.
 
 use crate::clock::now_ms;
 use crate::error::{clip, HubError};
 use crate::hub::Hub;
 use crate::identity::Identity;
+use oxhub_model::names::ServerName;
 use oxhub_model::scope::Resource;
 use oxhub_store::ServerRow;
 use serde_json::Value;
@@ -153,18 +155,9 @@ mod tests {
     }
 }
 
-/// A new named server's name (JupyterHub 6 "safe slug"): 1–30 characters of lowercase
-/// letters, digits and single inner dashes, starting with a letter.
-pub fn valid_server_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 30
-        && bytes[0].is_ascii_lowercase()
-        && !name.ends_with('-')
-        && !name.contains("--")
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+/// A new named server's name: the safe-slug rule of [`ServerName::parse`], not empty.
+fn valid_server_name(name: &str) -> bool {
+    !name.is_empty() && ServerName::parse(name).is_ok()
 }
 
 /// A display name: 1–255 printable characters, no leading, trailing or double spaces.
@@ -177,6 +170,40 @@ pub fn valid_display_name(name: &str) -> bool {
         && name.chars().all(|c| !c.is_control())
 }
 
+/// Where a server is in its lifecycle, as pages and handlers branch on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerState {
+    /// No record (a named server never created, or removed).
+    Absent,
+    /// Recorded, not running.
+    Stopped,
+    /// A spawn is under way.
+    Spawning,
+    /// Running and routed.
+    Ready,
+    /// A stop is under way.
+    Stopping,
+}
+
+impl ServerState {
+    pub fn of(row: &ServerRow) -> ServerState {
+        match row.pending.as_deref() {
+            Some("spawn") => ServerState::Spawning,
+            Some(_) => ServerState::Stopping,
+            None if row.ready && row.started.is_some() => ServerState::Ready,
+            None => ServerState::Stopped,
+        }
+    }
+
+    /// Starting, running or stopping.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            ServerState::Spawning | ServerState::Ready | ServerState::Stopping
+        )
+    }
+}
+
 /// What a request may change on a stopped server.
 #[derive(Debug, Default, Clone)]
 pub struct ServerChanges {
@@ -186,6 +213,21 @@ pub struct ServerChanges {
 }
 
 impl Hub {
+    /// The state of one server (no permission check: the caller has made its own).
+    pub async fn server_state(&self, user: &str, server: &str) -> Result<ServerState, HubError> {
+        Ok(self
+            .store
+            .server(user, server)
+            .await?
+            .as_ref()
+            .map_or(ServerState::Absent, ServerState::of))
+    }
+
+    /// A user's server records, the default one first when it exists.
+    pub async fn servers_of(&self, user: &str) -> Result<Vec<ServerRow>, HubError> {
+        Ok(self.store.servers_of(user).await?)
+    }
+
     fn named_servers_allowed(&self) -> Result<(), HubError> {
         if self.config.hub.allow_named_servers {
             Ok(())

@@ -7,8 +7,9 @@ use crate::error::{clip, HubError};
 use crate::hub::Hub;
 use crate::identity::Identity;
 use oxhub_model::scope::Resource;
+use oxhub_plugin::proxy::Route;
 use oxhub_store::{ServerRow, ServerUpdate};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,8 +103,9 @@ impl Hub {
             .await?;
         let hub = Arc::clone(self);
         let (u, s) = (user.to_owned(), server.to_owned());
-        let state = row.state;
-        let task = tokio::spawn(async move { hub.finish_stop(&u, &s, &state).await });
+        let (state, url) = (row.state, row.url);
+        let task =
+            tokio::spawn(async move { hub.finish_stop(&u, &s, &state, url.as_deref()).await });
         let finished = match window {
             Some(window) => match tokio::time::timeout(window, task).await {
                 Ok(joined) => joined,
@@ -116,6 +118,23 @@ impl Hub {
             Ok(Err(e)) => Err(e),
             Err(join) => Err(HubError::Internal(format!("stop task: {join}"))),
         }
+    }
+
+    /// Stop every running server of `user` as `who` (`shutdown_on_logout`), each checked
+    /// against the caller's scopes as a `DELETE` of it is; a server that fails to stop is
+    /// logged and the others are stopped still.
+    pub async fn stop_servers_of(
+        self: &Arc<Self>,
+        who: &Identity,
+        user: &str,
+    ) -> Result<(), HubError> {
+        let rows = self.store.servers_of(user).await?;
+        for row in rows.into_iter().filter(|r| r.started.is_some()) {
+            if let Err(e) = self.stop_server(who, user, &row.name).await {
+                tracing::warn!("stopping {user}/{}: {e}", row.name);
+            }
+        }
+        Ok(())
     }
 
     /// Stop every server of `user` (named ones too) and wait until they are gone and their
@@ -148,7 +167,13 @@ impl Hub {
     /// Route, spawner, records, post-stop hook. When the spawner cannot stop the server, the
     /// server stays recorded as running (no longer pending), so the next route check puts its
     /// route back, polling keeps watching it and a later stop tries again.
-    async fn finish_stop(&self, user: &str, server: &str, state: &Value) -> Result<(), HubError> {
+    async fn finish_stop(
+        &self,
+        user: &str,
+        server: &str,
+        state: &Value,
+        url: Option<&str>,
+    ) -> Result<(), HubError> {
         tracing::info!("Stopping {user}/{server}");
         // The route goes first, so no request reaches a server that is going away.
         if let Some(proxy) = &self.proxy {
@@ -166,6 +191,18 @@ impl Hub {
             };
             if let Err(e) = self.store.update_server(user, server, &kept).await {
                 tracing::error!("recording the failed stop of {user}/{server}: {e}");
+            }
+            // It still runs: route it again at once rather than at the next route check.
+            if let (Some(proxy), Some(url)) = (&self.proxy, url) {
+                let route = Route {
+                    routespec: self.routespec(user, server),
+                    target: url.to_owned(),
+                    data: json!({"jupyterhub": true, "user": user, "server_name": server}),
+                    last_activity: None,
+                };
+                if let Err(e) = proxy.add_route(&route).await {
+                    tracing::warn!("restoring the route of {user}/{server}: {e}");
+                }
             }
             return Err(HubError::from(e));
         }
@@ -189,7 +226,9 @@ impl Hub {
             let hub = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
                 // A failure is logged by finish_stop; shutdown goes on with the others.
-                let _ = hub.finish_stop(&row.user, &row.name, &row.state).await;
+                let _ = hub
+                    .finish_stop(&row.user, &row.name, &row.state, row.url.as_deref())
+                    .await;
             }));
         }
         for t in tasks {

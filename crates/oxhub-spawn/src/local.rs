@@ -162,11 +162,14 @@ impl LocalProcess {
         };
         let host = connect_host(&request.ip);
         env.extend(request.env.iter().cloned());
-        env.retain(|(k, _)| k != SERVICE_URL_VAR && k != NONCE_VAR);
-        env.push((
-            SERVICE_URL_VAR.into(),
-            request.service_url(&request.ip, port),
-        ));
+        // `Spawner.environment` may set the service URL itself; the nonce is the hub's.
+        if request.env_var(SERVICE_URL_VAR).is_none() {
+            env.push((
+                SERVICE_URL_VAR.into(),
+                request.service_url(&request.ip, port),
+            ));
+        }
+        env.retain(|(k, _)| k != NONCE_VAR);
         env.push((NONCE_VAR.into(), request.spawn_id.clone()));
         cmd.envs(env);
         let cwd = match request.notebook_dir.as_str() {

@@ -1,4 +1,5 @@
-//! THE mapping from errors to HTTP: JupyterHub's `{"status": N, "message": "..."}` body.
+//! THE mapping from errors to HTTP: JupyterHub's `{"status": N, "message": "..."}` body for
+//! the API ([`ApiError`]), and error pages for the HTML side ([`PageError`]).
 //! Internal errors are logged here and answered with a generic message.
 
 use axum::response::{IntoResponse, Response};
@@ -55,6 +56,10 @@ impl From<HubError> for ApiError {
                 tracing::error!("{detail}");
                 StatusCode::BAD_GATEWAY
             }
+            HubError::Outage(detail) => {
+                tracing::error!("{detail}");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             HubError::Busy(message, retry_after) => {
                 return ApiError {
                     status: StatusCode::TOO_MANY_REQUESTS,
@@ -89,5 +94,50 @@ impl IntoResponse for ApiError {
                 .insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
         }
         resp
+    }
+}
+
+/// An answer of a page that did not go as asked: an HTML error page (status, message, and
+/// the user the page header names), or a redirect (to the login page). Page errors from the
+/// hub take their status and message from the one mapping above.
+#[derive(Debug)]
+pub enum PageError {
+    Page {
+        base_url: String,
+        user: Option<String>,
+        status: StatusCode,
+        message: String,
+    },
+    Redirect(String),
+}
+
+impl PageError {
+    pub fn new(base_url: &str, user: Option<&str>, status: StatusCode, message: &str) -> Self {
+        PageError::Page {
+            base_url: base_url.to_owned(),
+            user: user.map(str::to_owned),
+            status,
+            message: message.to_owned(),
+        }
+    }
+
+    /// A hub error as a page: the status and (safe) message of [`ApiError`].
+    pub fn from_hub(base_url: &str, user: Option<&str>, e: HubError) -> Self {
+        let e = ApiError::from(e);
+        PageError::new(base_url, user, e.status, &e.message)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Page {
+                base_url,
+                user,
+                status,
+                message,
+            } => crate::pages::error_page(&base_url, user.as_deref(), status, &message),
+            PageError::Redirect(to) => crate::pages::redirect(&to),
+        }
     }
 }

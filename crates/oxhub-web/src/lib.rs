@@ -1,10 +1,14 @@
-//! The hub's HTTP surface: the JupyterHub REST API on axum. Handlers are thin: they parse the
-//! request, call `oxhub-core`, and build JupyterHub's JSON. `error.rs` is the only place that
-//! picks a status code.
+//! The hub's HTTP surface on axum: the JupyterHub REST API (`api/`), the pages (`pages/`) and
+//! the OAuth provider's endpoints (`oauth.rs`). Handlers are thin: they learn who is calling
+//! from `caller.rs` (the one place: token, or cookie + XSRF), parse the request, call
+//! `oxhub-core`, and build JupyterHub's JSON or a page. `error.rs` is the only place that
+//! picks a status code for an error.
 
 mod api;
+mod caller;
 mod error;
 mod models;
+mod oauth;
 mod pages;
 mod session;
 
@@ -18,38 +22,12 @@ use http::{HeaderName, HeaderValue};
 use oxhub_core::Hub;
 use std::sync::Arc;
 
-pub use error::ApiError;
+pub use error::{ApiError, PageError};
 
 /// The JupyterHub version oxhub is compatible with; sent as `X-JupyterHub-Version`.
 pub const JUPYTERHUB_VERSION: &str = "6.1.1";
 
-/// An API request authenticated by the login cookie (no token) must pass the XSRF check
-/// when it writes or is made by a script (cookies-and-urls.md §3).
-fn api_xsrf(hub: &Hub, req: &Request) -> Result<(), ApiError> {
-    let headers = req.headers();
-    if headers.contains_key(http::header::AUTHORIZATION)
-        || !session::needs_xsrf(req.method(), headers)
-        || session::login_token(hub, headers).is_none()
-    {
-        return Ok(());
-    }
-    let query = req
-        .uri()
-        .query()
-        .and_then(|q| session::form_value(q, "_xsrf"));
-    session::check_xsrf(
-        hub,
-        headers,
-        session::presented_xsrf(headers, query.as_deref()),
-    )
-    .map_err(|why| ApiError::with_status(http::StatusCode::FORBIDDEN, why))
-}
-
-async fn default_headers(
-    axum::extract::State(hub): axum::extract::State<Arc<Hub>>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn default_headers(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     // The OAuth endpoints live under /hub/api/ but answer as pages (authorize) or in OAuth's
     // own JSON (token).
@@ -57,11 +35,6 @@ async fn default_headers(
     let is_api = path.contains("/hub/api") && !is_oauth;
     let mut resp = if is_api && req.method() == http::Method::OPTIONS {
         Response::new(axum::body::Body::empty())
-    } else if is_api {
-        match api_xsrf(&hub, &req) {
-            Ok(()) => next.run(req).await,
-            Err(e) => e.into_response(),
-        }
     } else {
         next.run(req).await
     };
@@ -200,7 +173,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
             usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX),
         ))
         .layer(middleware::from_fn(refuse_oversized))
-        .layer(middleware::from_fn_with_state(hub, default_headers));
+        .layer(middleware::from_fn(default_headers));
     // Rewrites that must happen before routing wrap the whole router.
     Router::new().fallback_service(tower::util::MapRequest::new(app, api::mark_default_server))
 }

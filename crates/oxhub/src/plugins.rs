@@ -82,6 +82,9 @@ pub fn parts(config: &HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Parts,
         authenticator: authenticator(config),
         spawner: spawner(config)?,
         proxy,
-        environment: std::env::vars().collect(),
+        // Variables that are not UTF-8 cannot be passed on as text; they are left out.
+        environment: std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect(),
     })
 }

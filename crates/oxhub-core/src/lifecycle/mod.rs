@@ -202,7 +202,7 @@ impl Hub {
                 self.clear_server(user, server).await;
                 progress.finish(failed(&message));
                 Err(match e {
-                    HubError::Internal(_) | HubError::Unavailable(_) => e,
+                    HubError::Internal(_) | HubError::Outage(_) => e,
                     other => HubError::SpawnFailed(other.to_string()),
                 })
             }

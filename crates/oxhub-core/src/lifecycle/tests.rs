@@ -173,7 +173,7 @@ async fn a_backend_outage_at_start_is_unavailable() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, HubError::Unavailable(m) if m.contains("batch system")),
+        matches!(&err, HubError::Outage(m) if m.contains("batch system")),
         "{err}"
     );
     assert!(row(&hub).await.pending.is_none());
@@ -215,7 +215,7 @@ async fn a_failing_stop_keeps_the_server_recorded_and_a_later_stop_succeeds() {
     spawner.stop_fails.store(true, Ordering::Relaxed);
     let err = hub.stop_server(&admin, "alice", "").await.unwrap_err();
     assert!(
-        matches!(&err, HubError::Unavailable(m) if m.contains("refused")),
+        matches!(&err, HubError::Outage(m) if m.contains("refused")),
         "{err}"
     );
     let r = row(&hub).await;

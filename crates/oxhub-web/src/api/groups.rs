@@ -1,6 +1,7 @@
 //! `/groups...`: list, create, read, delete, members, properties.
 
 use super::*;
+use crate::caller::ApiCaller;
 
 pub(super) async fn group_json(
     hub: &Hub,
@@ -44,11 +45,11 @@ fn users_field(body: &Option<Value>) -> Result<Vec<String>, ApiError> {
 
 pub(super) async fn list_groups(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(who.scopes.check_listing(&["list:groups"]), &["list:groups"])?;
     let p = page(&hub, &headers, &query)?;
     let (rows, total) = hub
@@ -89,10 +90,9 @@ pub(super) async fn created_groups(
 
 pub(super) async fn create_groups(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let body = json_body(&body)?;
     let names: Vec<String> = match body.as_ref().and_then(|b| b.get("groups")) {
         Some(Value::Array(items)) => items
@@ -120,11 +120,10 @@ pub(super) async fn create_groups(
 
 pub(super) async fn create_group(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let body = json_body(&body)?;
     if body
         .as_ref()
@@ -148,10 +147,9 @@ const READ_GROUP: &[&str] = &["read:groups", "read:groups:name", "read:roles:gro
 
 pub(super) async fn get_group(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(
         who.scopes
             .check(READ_GROUP, &Resource::Group(&name), &Groups::default()),
@@ -165,30 +163,28 @@ pub(super) async fn get_group(
 
 pub(super) async fn delete_group(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     hub.delete_group(&who, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn change_group_users(
     hub: &Hub,
-    headers: &HeaderMap,
+    who: &Identity,
     name: &str,
     body: &Bytes,
     add: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(hub, headers).await?;
     let body = json_body(body)?;
     let users = users_field(&body)?;
     if users.is_empty() {
         return Err(ApiError::bad_request("Must specify users to add or remove"));
     }
-    hub.change_group_users(&who, name, &users, add).await?;
+    hub.change_group_users(who, name, &users, add).await?;
     Ok(Json(
-        group_json(hub, &who, name)
+        group_json(hub, who, name)
             .await?
             .unwrap_or_else(|| json!({"kind": "group", "name": name})),
     ))
@@ -196,29 +192,28 @@ pub(super) async fn change_group_users(
 
 pub(super) async fn add_group_users(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    change_group_users(&hub, &headers, &name, &body, true).await
+    change_group_users(&hub, &who, &name, &body, true).await
 }
 
 pub(super) async fn remove_group_users(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    change_group_users(&hub, &headers, &name, &body, false).await
+    change_group_users(&hub, &who, &name, &body, false).await
 }
 
 pub(super) async fn set_group_properties(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let properties = json_body(&body)?.unwrap_or(Value::Null);
     hub.set_group_properties(&who, &name, &properties).await?;
     Ok(Json(

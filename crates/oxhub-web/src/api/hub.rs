@@ -1,13 +1,13 @@
 //! Hub-wide endpoints: `/shutdown`, `/proxy`, and the deprecated `/authorizations/token`.
 
 use super::*;
+use crate::caller::ApiCaller;
 
 pub(super) async fn shutdown(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(
         who.scopes
             .check(&["shutdown"], &Resource::Global, &Groups::default()),
@@ -51,11 +51,11 @@ pub(super) async fn shutdown(
 
 pub(super) async fn get_proxy(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let p = page(&hub, &headers, &query)?;
     let routes = hub.proxy_routes(&who).await?;
     let total = i64::try_from(routes.len()).unwrap_or(i64::MAX);
@@ -77,18 +77,19 @@ pub(super) async fn get_proxy(
     Ok(Json(p.wrap(items, total, &headers, &uri)))
 }
 
-pub(super) async fn sync_proxy(State(hub): S, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
+pub(super) async fn sync_proxy(
+    State(hub): S,
+    ApiCaller(who): ApiCaller,
+) -> Result<StatusCode, ApiError> {
     hub.check_routes(Some(&who)).await?;
     Ok(StatusCode::OK)
 }
 
 pub(super) async fn patch_proxy(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let Some(Value::Object(m)) = json_body(&body)? else {
         return Err(ApiError::bad_request(
             "Body must be a JSON object with api_url and/or auth_token",
@@ -114,10 +115,9 @@ pub(super) async fn patch_proxy(
 /// Deprecated: the model of a token's owner; the request itself must carry a token.
 pub(super) async fn token_owner(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let owner = hub
         .authenticate(&token)
         .await?

@@ -1,6 +1,7 @@
 //! `/hub/api/...` handlers: thin wrappers that authenticate, parse, call the hub, and shape
 //! JupyterHub's JSON.
 
+use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use crate::models::{group_model, user_model};
 use crate::JUPYTERHUB_VERSION;
@@ -153,9 +154,9 @@ pub fn routes() -> Router<Arc<Hub>> {
         )
         .route(
             "/oauth2/authorize",
-            get(crate::pages::authorize).post(crate::pages::authorize_post),
+            get(crate::oauth::authorize).post(crate::oauth::authorize_post),
         )
-        .route("/oauth2/token", post(crate::pages::token))
+        .route("/oauth2/token", post(crate::oauth::token))
         .route("/share-codes/{owner}", get(owner_codes))
         .route(
             "/share-codes/{owner}/{server}",
@@ -180,49 +181,9 @@ pub async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-/// The token of `Authorization: token <t>` or `bearer <t>` (case-insensitive).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let mut parts = v.split_whitespace();
-            let scheme = parts.next()?;
-            let token = parts.next()?;
-            (parts.next().is_none()
-                && (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")))
-            .then_some(token)
-        })
-}
-
-/// Who the request's API token names, if it has a valid one.
-pub(crate) async fn token_identity(hub: &Hub, headers: &HeaderMap) -> Option<Identity> {
-    hub.authenticate(bearer(headers)?).await.ok().flatten()
-}
-
-/// The caller: by API token, else by login cookie (whose XSRF check ran in the middleware),
-/// else 403.
-async fn identity(hub: &Hub, headers: &HeaderMap) -> Result<Identity, ApiError> {
-    if let Some(token) = bearer(headers) {
-        return match hub.authenticate(token).await? {
-            Some(id) => Ok(id),
-            None => Err(HubError::Unauthenticated.into()),
-        };
-    }
-    match crate::session::cookie_identity(hub, headers).await {
-        Some(id) => Ok(id),
-        None => Err(HubError::Unauthenticated.into()),
-    }
-}
-
+/// A scope check's answer as an API error (the one mapping is `HubError::from_access`).
 fn forbid(access: Access, required: &[&str]) -> Result<(), ApiError> {
-    match access {
-        Access::Allowed => Ok(()),
-        Access::NotFound => {
-            Err(HubError::NotFound("No access to resources or resources not found".into()).into())
-        }
-        Access::Forbidden => Err(HubError::Forbidden(required.join(", ")).into()),
-    }
+    Ok(HubError::from_access(access, required, "")?)
 }
 
 fn json_body(body: &Bytes) -> Result<Option<Value>, ApiError> {
@@ -234,8 +195,7 @@ fn json_body(body: &Bytes) -> Result<Option<Value>, ApiError> {
         .map_err(|_| ApiError::bad_request("Invalid JSON in body of request"))
 }
 
-async fn info(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
+async fn info(State(hub): S, ApiCaller(who): ApiCaller) -> Result<Json<Value>, ApiError> {
     forbid(
         who.scopes
             .check(&["read:hub"], &Resource::Global, &Groups::default()),
@@ -251,8 +211,7 @@ async fn info(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError
     })))
 }
 
-async fn whoami(State(hub): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
+async fn whoami(State(hub): S, ApiCaller(who): ApiCaller) -> Result<Json<Value>, ApiError> {
     let mut model = match &who.subject {
         Subject::User { name, .. } => {
             // The identify scopes always apply here, whatever the token holds.

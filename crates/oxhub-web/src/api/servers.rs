@@ -2,6 +2,7 @@
 //! remove) and `/users/{name}/activity`.
 
 use super::*;
+use crate::caller::ApiCaller;
 use crate::models::{server_model, server_url};
 use oxhub_core::lifecycle::Started;
 use oxhub_core::stopping::Stopped;
@@ -20,11 +21,10 @@ fn model(hub: &Hub, who: &Identity, row: &oxhub_store::ServerRow) -> Value {
 
 pub(super) async fn get_server(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let row = hub.server_record(&who, &name, &server).await?;
     Ok(Json(model(&hub, &who, &row)))
 }
@@ -55,12 +55,11 @@ fn server_request(body: Option<Value>) -> Result<(Option<String>, Option<Value>)
 
 pub(super) async fn put_server(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let (display, options) = server_request(json_body(&body)?)?;
     let row = hub
         .create_named_server(&who, &name, &server, display, options)
@@ -70,12 +69,11 @@ pub(super) async fn put_server(
 
 pub(super) async fn patch_server(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let Some(Value::Object(map)) = json_body(&body)? else {
         return Err(ApiError::bad_request(
             "Body must be a JSON object with name, display_name or user_options",
@@ -114,13 +112,12 @@ pub(super) async fn patch_server(
 
 pub(super) async fn delete_server(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     // `remove` in the JSON body (JupyterHub's form) or as `?remove=true`.
     let in_query = match query.get("remove").map(String::as_str) {
         None | Some("false" | "0" | "") => false,
@@ -162,12 +159,11 @@ pub(super) async fn delete_server(
 /// window, 202 while still starting. The body is a ServerRequest.
 pub(super) async fn start_server(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let (display, options) = server_request(json_body(&body)?)?;
     if !server.is_empty()
         && display.is_some()
@@ -190,22 +186,21 @@ pub(super) async fn start_server(
 
 pub(super) async fn start_default_server(
     state: S,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    start_server(state, headers, Path((name, String::new())), body).await
+    start_server(state, caller, Path((name, String::new())), body).await
 }
 
 /// `GET .../progress`: the spawn's events as `text/event-stream`, ending with the ready or
 /// failed event; keep-alives every 8 s.
 pub(super) async fn progress(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, server)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let row = hub.server_record(&who, &name, &server).await?;
     let tracker = hub.spawn_progress(&name, &server);
     let url = server_url(&hub.config.hub.base_url, &name, &server);
@@ -284,37 +279,36 @@ pub(super) async fn progress(
 
 pub(super) async fn default_progress(
     state: S,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    progress(state, headers, Path((name, String::new()))).await
+    progress(state, caller, Path((name, String::new()))).await
 }
 
 pub(super) async fn get_default_server(
     state: S,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    get_server(state, headers, Path((name, String::new()))).await
+    get_server(state, caller, Path((name, String::new()))).await
 }
 
 pub(super) async fn delete_default_server(
     state: S,
-    headers: HeaderMap,
+    caller: ApiCaller,
     Path(name): Path<String>,
     query: axum::extract::Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    delete_server(state, headers, Path((name, String::new())), query, body).await
+    delete_server(state, caller, Path((name, String::new())), query, body).await
 }
 
 pub(super) async fn activity(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let body = json_body(&body)?.unwrap_or(Value::Null);
     hub.record_activity(&who, &name, &body).await?;
     Ok(StatusCode::OK)

@@ -1,6 +1,7 @@
 //! `/services...`.
 
 use super::*;
+use crate::caller::ApiCaller;
 
 /// The service model as `scopes` may see it (`read:services` → all but roles;
 /// `read:services:name` → kind, name, admin; `read:roles:services` → kind, name, roles, admin).
@@ -64,9 +65,8 @@ pub(super) async fn service_json(
 /// `GET /services`: an object keyed by service name (not a list, not paginated; hub-api.md ⚠).
 pub(super) async fn list_services(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(
         who.scopes.check_listing(&["list:services"]),
         &["list:services"],
@@ -91,10 +91,9 @@ const READ_SERVICE: &[&str] = &["read:services", "read:services:name", "read:rol
 
 pub(super) async fn get_service(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(
         who.scopes
             .check(READ_SERVICE, &Resource::Service(&name), &Groups::default()),
@@ -114,11 +113,10 @@ pub(super) async fn get_service(
 
 pub(super) async fn create_service(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let map = match json_body(&body)? {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m,
@@ -133,10 +131,9 @@ pub(super) async fn create_service(
 
 pub(super) async fn delete_service(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     hub.delete_service(&who, &name).await?;
     Ok(StatusCode::OK)
 }

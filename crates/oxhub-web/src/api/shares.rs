@@ -3,6 +3,7 @@
 //! wrapper; request bodies reject unknown keys.
 
 use super::*;
+use crate::caller::ApiCaller;
 use crate::models::server_url;
 use oxhub_core::clock::isoformat;
 use oxhub_core::shares::{ShareWith, CODE_DEFAULT_EXPIRY_S};
@@ -98,12 +99,12 @@ fn share_request(body: Option<Value>) -> Result<(ShareWith, Option<Vec<String>>)
 
 pub(super) async fn owner_shares(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path(owner): Path<String>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let p = page(&hub, &headers, &query)?;
     let (rows, total) = hub
         .server_shares(&who, &owner, None, p.offset, p.limit)
@@ -114,13 +115,13 @@ pub(super) async fn owner_shares(
 
 pub(super) async fn server_shares(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path((owner, server)): Path<(String, String)>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let p = page(&hub, &headers, &query)?;
     let (rows, total) = hub
         .server_shares(&who, &owner, Some(&server), p.offset, p.limit)
@@ -131,12 +132,11 @@ pub(super) async fn server_shares(
 
 pub(super) async fn grant_share(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((owner, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let (with, scopes) = share_request(json_body(&body)?)?;
     let share = hub.grant_share(&who, &owner, &server, with, scopes).await?;
     Ok(Json(share_model(&hub, &share)))
@@ -144,12 +144,11 @@ pub(super) async fn grant_share(
 
 pub(super) async fn revoke_share(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((owner, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let (with, scopes) = share_request(json_body(&body)?)?;
     Ok(Json(
         match hub
@@ -164,27 +163,26 @@ pub(super) async fn revoke_share(
 
 pub(super) async fn delete_shares(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((owner, server)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     hub.delete_shares(&who, &owner, &server).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn codes(
     hub: &Hub,
+    who: &Identity,
     headers: &HeaderMap,
     uri: &Uri,
     owner: &str,
     server: Option<&str>,
     query: &HashMap<String, String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(hub, headers).await?;
     let p = page(hub, headers, query)?;
     let (rows, total) = hub
-        .share_codes(&who, owner, server, p.offset, p.limit)
+        .share_codes(who, owner, server, p.offset, p.limit)
         .await?;
     let items = rows.iter().map(|c| code_model(hub, c)).collect();
     Ok(wrapped(p, items, total, headers, uri))
@@ -192,33 +190,34 @@ async fn codes(
 
 pub(super) async fn owner_codes(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path(owner): Path<String>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
-    codes(&hub, &headers, &uri, &owner, None, &query).await
+    codes(&hub, &who, &headers, &uri, &owner, None, &query).await
 }
 
 pub(super) async fn server_codes(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path((owner, server)): Path<(String, String)>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    codes(&hub, &headers, &uri, &owner, Some(&server), &query).await
+    codes(&hub, &who, &headers, &uri, &owner, Some(&server), &query).await
 }
 
 pub(super) async fn create_code(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((owner, server)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     let map = match json_body(&body)? {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m,
@@ -252,12 +251,11 @@ pub(super) async fn create_code(
 
 pub(super) async fn delete_codes(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((owner, server)): Path<(String, String)>,
     axum::extract::Query(query): Q,
 ) -> Result<StatusCode, ApiError> {
     let server = default_server(server);
-    let who = identity(&hub, &headers).await?;
     hub.delete_share_codes(
         &who,
         &owner,
@@ -277,12 +275,12 @@ pub(super) async fn delete_codes(
 
 pub(super) async fn user_received(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path(name): Path<String>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let p = page(&hub, &headers, &query)?;
     let (rows, total) = hub.received_shares(&who, &name, p.offset, p.limit).await?;
     let items = rows.iter().map(|s| share_model(&hub, s)).collect();
@@ -291,12 +289,12 @@ pub(super) async fn user_received(
 
 pub(super) async fn group_received(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): U,
     Path(name): Path<String>,
     axum::extract::Query(query): Q,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let p = page(&hub, &headers, &query)?;
     let (rows, total) = hub.group_shares(&who, &name, p.offset, p.limit).await?;
     let items = rows.iter().map(|s| share_model(&hub, s)).collect();
@@ -305,15 +303,14 @@ pub(super) async fn group_received(
 
 async fn one_received(
     hub: &Hub,
-    headers: &HeaderMap,
+    who: &Identity,
     target: ShareWith,
     owner: &str,
     server: &str,
     delete: bool,
 ) -> Result<Response, ApiError> {
-    let who = identity(hub, headers).await?;
     let share = hub
-        .received_share(&who, target, owner, server, delete)
+        .received_share(who, target, owner, server, delete)
         .await?;
     Ok(if delete {
         StatusCode::NO_CONTENT.into_response()
@@ -324,38 +321,22 @@ async fn one_received(
 
 pub(super) async fn user_share(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     method: http::Method,
-    headers: HeaderMap,
     Path((name, owner, server)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let server = default_server(server);
     let delete = method == http::Method::DELETE;
-    one_received(
-        &hub,
-        &headers,
-        ShareWith::User(name),
-        &owner,
-        &server,
-        delete,
-    )
-    .await
+    one_received(&hub, &who, ShareWith::User(name), &owner, &server, delete).await
 }
 
 pub(super) async fn group_share(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     method: http::Method,
-    headers: HeaderMap,
     Path((name, owner, server)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let server = default_server(server);
     let delete = method == http::Method::DELETE;
-    one_received(
-        &hub,
-        &headers,
-        ShareWith::Group(name),
-        &owner,
-        &server,
-        delete,
-    )
-    .await
+    one_received(&hub, &who, ShareWith::Group(name), &owner, &server, delete).await
 }

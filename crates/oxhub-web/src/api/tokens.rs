@@ -1,6 +1,7 @@
 //! `/users/{name}/tokens...`: a user's API tokens.
 
 use super::*;
+use crate::caller::ApiCaller;
 
 pub(super) async fn token_model(
     hub: &Hub,
@@ -27,10 +28,9 @@ pub(super) async fn token_model(
 
 pub(super) async fn list_tokens(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let rows = hub.user_tokens(&who, &name).await?;
     let mut out = Vec::with_capacity(rows.len());
     for t in &rows {
@@ -41,31 +41,28 @@ pub(super) async fn list_tokens(
 
 pub(super) async fn get_token(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let t = hub.user_token(&who, &name, &id).await?;
     Ok(Json(token_model(&hub, &name, &t).await?))
 }
 
 pub(super) async fn delete_token(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     hub.delete_user_token(&who, &name, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn create_token(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let body = match json_body(&body)? {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m,

@@ -1,6 +1,7 @@
 //! `/users` and `/users/{name}`: list, create, read, patch, delete.
 
 use super::*;
+use crate::caller::ApiCaller;
 use crate::models::UserExtras;
 use oxhub_store::{ServerState, UserQuery, UserSort};
 
@@ -79,11 +80,11 @@ fn sort_order(query: &HashMap<String, String>) -> Result<UserSort, ApiError> {
 
 pub(super) async fn list_users(
     State(hub): S,
+    ApiCaller(who): ApiCaller,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     forbid(who.scopes.check_listing(&["list:users"]), &["list:users"])?;
     let state = match query.get("state").map(String::as_str) {
         None => None,
@@ -147,10 +148,9 @@ pub(super) async fn list_users(
 
 pub(super) async fn create_users(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let body = json_body(&body)?.unwrap_or(Value::Null);
     let Value::Object(map) = body else {
         return Err(ApiError::bad_request(
@@ -214,11 +214,10 @@ const READ_USER: &[&str] = &[
 
 pub(super) async fn get_user(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     hub.require(&who, READ_USER, Resource::User(&name)).await?;
     match user_json_with_auth_state(&hub, &who, &name, include_stopped(&query)).await? {
         Some(model) => Ok(Json(model)),
@@ -228,11 +227,10 @@ pub(super) async fn get_user(
 
 pub(super) async fn create_user(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let admin = match json_body(&body)? {
         None => false,
         Some(Value::Object(m)) => match m.get("admin") {
@@ -263,21 +261,19 @@ pub(super) async fn create_user(
 
 pub(super) async fn delete_user(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let who = identity(&hub, &headers).await?;
     hub.delete_user(&who, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn patch_user(
     State(hub): S,
-    headers: HeaderMap,
+    ApiCaller(who): ApiCaller,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = identity(&hub, &headers).await?;
     let Some(Value::Object(body)) = json_body(&body)? else {
         return Err(ApiError::bad_request("Body must be a JSON object"));
     };
@@ -313,7 +309,7 @@ pub(super) async fn patch_user(
         Some(v @ (Value::Object(_) | Value::Null)) => Some(v.clone()),
         Some(_) => return Err(ApiError::bad_request("auth_state must be an object")),
     };
-    let changes = oxhub_core::hub::UserChanges {
+    let changes = oxhub_core::users::UserChanges {
         new_name,
         admin,
         groups: opt_strings(&body, "groups")?,

@@ -1,0 +1,165 @@
+//! Logging in and out: the login form, its submission through the core's login pipeline
+//! (a new session id and XSRF token on success), and logout.
+
+use super::*;
+use axum::body::Bytes;
+use oxhub_plugin::auth::LoginRequest;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The XSRF check of the login form, made against the browser's pre-login session.
+fn check_form_xsrf(hub: &Hub, headers: &HeaderMap, form: &str) -> Result<(), &'static str> {
+    let presented = form_value(form, "_xsrf");
+    check_xsrf(hub, headers, presented_xsrf(headers, presented.as_deref()))
+}
+
+fn login_page(
+    hub: &Hub,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let ctx = Ctx::of(hub);
+    let (session, session_cookie) = ensure_session(hub, headers);
+    let (xsrf, xsrf_cookie) = if session_cookie.is_some() {
+        let t = xsrf_token(hub, &session);
+        let c = xsrf_cookie(hub, &t, is_https(hub, headers));
+        (t, Some(c))
+    } else {
+        ensure_xsrf(hub, headers, &session)
+    };
+    let mut login_url = ctx.hub("login");
+    if let Some(next) = query_value(uri, "next") {
+        login_url.push_str(&format!("?next={}", encode(&next)));
+    }
+    let resp = render(
+        status,
+        "login.html",
+        json!({
+            "base_url": ctx.base,
+            "user": null,
+            "xsrf": xsrf,
+            "login_url": login_url,
+            // A name too long to be valid is not echoed back.
+            "username": if username.len() <= 255 { username } else { "" },
+            "login_error": error,
+        }),
+    );
+    with_cookies(
+        resp,
+        session_cookie.into_iter().chain(xsrf_cookie).collect(),
+    )
+}
+
+pub(super) async fn form(
+    State(hub): S,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    user: Option<PageUser>,
+) -> Response {
+    if let Some(user) = user {
+        let next = query_value(&uri, "next");
+        return redirect(&next_or_default(&hub, &headers, next.as_deref(), &user.name).await);
+    }
+    login_page(&hub, &headers, &uri, StatusCode::OK, "", None)
+}
+
+pub(super) async fn submit(
+    State(hub): S,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let ctx = Ctx::of(&hub);
+    let form = String::from_utf8_lossy(&body).into_owned();
+    if let Err(why) = check_form_xsrf(&hub, &headers, &form) {
+        return ctx.page_error(None, StatusCode::FORBIDDEN, why);
+    }
+    // Every field but `_xsrf` goes to the authenticator; only the username is trimmed (a
+    // password may hold spaces), as JupyterHub does.
+    let mut fields: BTreeMap<String, String> = form_pairs(&form)
+        .into_iter()
+        .filter(|(k, _)| k != "_xsrf")
+        .collect();
+    let username = fields
+        .get("username")
+        .map(|u| u.trim().to_owned())
+        .unwrap_or_default();
+    fields.insert("username".into(), username.clone());
+    let request = LoginRequest::Form(fields);
+    let Some(old_session) = session_id(&headers) else {
+        return ctx.page_error(None, StatusCode::FORBIDDEN, "No session");
+    };
+    // A successful login starts a new browser session: a session id planted before the login
+    // (a sibling subdomain can set cookies), and any XSRF token minted for it, are worth
+    // nothing after it (session fixation).
+    let session = new_session_id();
+    match hub.login(&request, &session).await {
+        Ok(Ok(login)) => {
+            if let Err(e) = hub.end_session(&old_session).await {
+                tracing::warn!("ending the pre-login session: {e}");
+            }
+            let next = query_value(&uri, "next");
+            let to = next_or_default(&hub, &headers, next.as_deref(), &login.user).await;
+            let secure = is_https(&hub, &headers);
+            let xsrf = xsrf_token(&hub, &session);
+            with_cookies(
+                redirect(&to),
+                vec![
+                    session_cookie(&hub, &session, secure),
+                    xsrf_cookie(&hub, &xsrf, secure),
+                    login_cookie(&hub, &login.token, secure),
+                ],
+            )
+        }
+        Ok(Err(_refused)) => login_page(
+            &hub,
+            &headers,
+            &uri,
+            StatusCode::FORBIDDEN,
+            &username,
+            Some("Invalid username or password"),
+        ),
+        Err(oxhub_core::HubError::Outage(why)) => {
+            tracing::error!("login: the identity source failed: {why}");
+            ctx.page_error(
+                None,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The login service is unavailable; try again in a moment",
+            )
+        }
+        Err(e) => {
+            tracing::error!("login: {e}");
+            ctx.page_error(None, StatusCode::INTERNAL_SERVER_ERROR, "Login failed")
+        }
+    }
+}
+
+pub(super) async fn logout(State(hub): S, headers: HeaderMap, user: Option<PageUser>) -> Response {
+    let ctx = Ctx::of(&hub);
+    if let Some(session) = session_id(&headers) {
+        match hub.end_session(&session).await {
+            Ok(n) => tracing::info!("Logged out; {n} tokens of the session revoked"),
+            Err(e) => tracing::error!("logout: {e}"),
+        }
+    }
+    if let Some(user) = &user {
+        if hub.config.hub.shutdown_on_logout {
+            if let Err(e) = hub.stop_servers_of(&user.who, &user.name).await {
+                tracing::warn!("shutdown_on_logout {}: {e}", user.name);
+            }
+        }
+    }
+    let hub_path = ctx.hub("");
+    with_cookies(
+        redirect(&ctx.hub("login")),
+        vec![
+            clear_cookie(SESSION_COOKIE, &ctx.base),
+            clear_cookie(LOGIN_COOKIE, &hub_path),
+            clear_cookie("jupyterhub-services", &format!("{}services", ctx.base)),
+            clear_cookie(XSRF_COOKIE, &hub_path),
+        ],
+    )
+}
