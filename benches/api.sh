@@ -17,6 +17,7 @@ CONNS=${CONNS:-16}
 
 command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 bash scripts/e2e-venv.sh >/dev/null
+bash scripts/build-deps.sh
 cargo build --release --locked -q -p oxhub
 oxhub="$root/target/release/oxhub"
 jhpy="$root/.cache/venv-e2e/bin/python"

@@ -22,6 +22,7 @@ chp="$root/.cache/chp/node_modules/configurable-http-proxy/bin/configurable-http
 if [ ! -x "$chp" ]; then
   mkdir -p .cache/chp && (cd .cache/chp && npm install --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0)
 fi
+bash scripts/build-deps.sh
 cargo build --release --locked -q -p oxhub -p oxhub-benchtools
 oxhub="$root/target/release/oxhub"
 tools="$root/target/release/oxhub-benchtools"

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 N=${N:-200}
 ulimit -n 65536 2>/dev/null || true
 bash scripts/e2e-venv.sh >/dev/null
+bash scripts/build-deps.sh
 cargo build --release --locked -q -p oxhub
 exec .cache/venv-e2e/bin/python benches/spawn.py --oxhub "$(pwd)/target/release/oxhub" \
   --jupyterhub "$(pwd)/.cache/venv-e2e/bin/jupyterhub" -n "$N"

@@ -15,6 +15,7 @@ if ! command -v python3 >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv gcc
 fi
+bash scripts/build-deps.sh
 echo "== building oxhub"
 cargo build --locked -q -p oxhub
 echo "== installing jupyterhub-singleuser and JupyterLab into .cache/venv-e2e"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm, PostgreSQL; configurable-http-proxy 5.3.0 (npm) and
+# python3 (+venv), openssl, Node.js/npm, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -19,6 +19,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with rustup)"; exit 1; }
+bash scripts/build-deps.sh
+# The PAM suite creates system users; here it must run, not skip.
+export OXHUB_TEST_REQUIRE_PAM=1
 
 echo "== PostgreSQL for the store suite"
 pg_dir=$(mktemp -d)

@@ -125,6 +125,7 @@ db="${db_url:-sqlite:///$work/hub.sqlite}"
 cat >"$work/jupyterhub_config.py" <<EOF
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = 0
+c.JupyterHub.authenticator_class = 'null'
 c.JupyterHub.db_url = '$db'
 c.JupyterHub.allow_named_servers = True
 c.ConfigurableHTTPProxy.should_start = False

@@ -1,7 +1,17 @@
 //! Authenticators: implementations of [`oxhub_plugin::auth::Authenticator`]. Each is built
 //! from plain settings by the binary, which maps `authenticator_class` to a constructor; none
 //! reads the configuration or the environment itself.
+//!
+//! Built in: `DummyAuthenticator` and the `null` authenticator ([`dummy`]), and, with the
+//! `pam` feature (on by default), `PAMAuthenticator` ([`pam`]) on the `LocalAuthenticator`
+//! rules every `Local*` class shares ([`local`]).
 
 mod dummy;
+pub mod local;
+#[cfg(feature = "pam")]
+pub mod pam;
 
 pub use dummy::{DummyAuthenticator, NullAuthenticator};
+pub use local::LocalSettings;
+#[cfg(feature = "pam")]
+pub use pam::{PamAuthenticator, PamSettings};

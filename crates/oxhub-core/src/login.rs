@@ -73,14 +73,18 @@ impl Hub {
         let allowed = allow_all
             || a.allowed_users.contains(&name)
             || a.admin_users.contains(&name) && !a.allowed_users.is_empty()
-            || (existing.is_some() && (a.allow_existing_users || !a.allowed_users.is_empty()));
+            || (existing.is_some() && (a.allow_existing_users || !a.allowed_users.is_empty()))
+            || self.authenticator.check_allowed(&name, &model).await?;
         if !allowed {
             tracing::warn!("User {} not allowed", crate::error::clip(&name));
             return Ok(Err(LoginRefused::NotAllowed));
         }
-        let admin = model
-            .admin
-            .or_else(|| a.admin_users.contains(&name).then_some(true));
+        // `admin_users` only grants; the authenticator's word (admin groups) grants and revokes.
+        let admin = if a.admin_users.contains(&name) {
+            Some(true)
+        } else {
+            model.admin
+        };
         let user = match existing {
             Some(user) => user,
             None => {
@@ -423,6 +427,64 @@ mod tests {
             .unwrap()
             .auth_state
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn the_backends_allow_rule_adds_to_allowed_users() {
+        let mut config = testing::config();
+        config.authenticator.allowed_users = vec!["alice".into()];
+        let mut auth = accepting(&["alice", "bob", "carol"]);
+        auth.backend_allows = vec!["bob".into()];
+        let hub = hub_with(config, &auth).await;
+        assert!(login(&hub, "alice").await.is_ok());
+        assert!(login(&hub, "bob").await.is_ok());
+        assert_eq!(
+            login(&hub, "carol").await.unwrap_err(),
+            LoginRefused::NotAllowed
+        );
+    }
+
+    #[tokio::test]
+    async fn admin_users_wins_over_the_authenticators_no() {
+        let mut config = testing::config();
+        config.authenticator.allow_all = true;
+        let auth = TestAuthenticator::default();
+        auth.accept(
+            "admin",
+            Authenticated {
+                admin: Some(false),
+                ..Authenticated::named("admin")
+            },
+        );
+        let hub = hub_with(config, &auth).await;
+        login(&hub, "admin").await.unwrap();
+        assert!(hub.store.user("admin").await.unwrap().unwrap().admin);
+    }
+
+    #[tokio::test]
+    async fn a_user_without_a_system_account_is_not_created() {
+        let mut config = testing::config();
+        config.authenticator.allow_all = true;
+        let mut auth = accepting(&["alice", "bob"]);
+        auth.system_users = Some(vec!["admin".into(), "alice".into()]);
+        let hub = hub_with(config, &auth).await;
+        assert!(login(&hub, "alice").await.is_ok());
+        let err = hub
+            .login(&LoginRequest::password("bob", "pw"), "s")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, HubError::Invalid(m) if m.starts_with("Failed to create user bob")),
+            "{err}"
+        );
+        assert!(hub.store.user("bob").await.unwrap().is_none());
+        // The API refuses the same way (JupyterHub answers 400).
+        let admin = testing::identity(&hub, "admin").await;
+        let err = hub
+            .create_users(&admin, &["bob".into()], false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HubError::Invalid(_)), "{err}");
     }
 
     #[tokio::test]

@@ -182,6 +182,11 @@ pub struct TestAuthenticator {
     /// Shared by clones, so a test keeps a handle on the one it gave the hub.
     pub users: Arc<Mutex<BTreeMap<String, Authenticated>>>,
     pub allow_all_by_default: bool,
+    /// Names the backend's own allow rule admits (as `allowed_groups` would).
+    pub backend_allows: Vec<String>,
+    /// When set, `add_user` refuses every other name (as a `Local*` authenticator does for
+    /// names without a system account).
+    pub system_users: Option<Vec<String>>,
 }
 
 impl TestAuthenticator {
@@ -225,6 +230,25 @@ impl Authenticator for TestAuthenticator {
                 request.set_env("UPSTREAM_TOKEN", token.to_owned());
             }
             Ok(())
+        })
+    }
+
+    fn check_allowed<'a>(
+        &'a self,
+        name: &'a str,
+        _model: &'a Authenticated,
+    ) -> BoxFuture<'a, Result<bool, AuthError>> {
+        Box::pin(async move { Ok(self.backend_allows.iter().any(|n| n == name)) })
+    }
+
+    fn add_user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), AuthError>> {
+        Box::pin(async move {
+            match &self.system_users {
+                Some(known) if !known.iter().any(|n| n == name) => Err(AuthError::Invalid(
+                    format!("User {name} does not exist on the system"),
+                )),
+                _ => Ok(()),
+            }
         })
     }
 

@@ -70,12 +70,22 @@ impl Hub {
         Ok(created)
     }
 
-    /// Create one user (the caller has checked permissions and the name).
+    /// Create one user (the caller has checked permissions and the name). The authenticator's
+    /// `add_user` runs first: a `Local*` authenticator refuses a name with no system account.
     pub async fn create_user_unchecked(
         &self,
         name: &str,
         admin: bool,
     ) -> Result<UserRow, HubError> {
+        self.authenticator
+            .add_user(name)
+            .await
+            .map_err(|e| match e {
+                oxhub_plugin::auth::AuthError::Invalid(why) => {
+                    HubError::Invalid(format!("Failed to create user {name}: {why}"))
+                }
+                other => HubError::from(other),
+            })?;
         let cookie_id = crate::hub::new_secret()?;
         let roles: &[&str] = if admin {
             &[USER_ROLE, ADMIN_ROLE]

@@ -158,6 +158,25 @@ pub trait Authenticator: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    /// The backend's own allow rule (`allowed_groups` of a `Local*` authenticator), OR-ed with
+    /// `allowed_users`; not asked when `allow_all` is on.
+    fn check_allowed<'a>(
+        &'a self,
+        name: &'a str,
+        model: &'a Authenticated,
+    ) -> BoxFuture<'a, Result<bool, AuthError>> {
+        let _ = (name, model);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Called before the hub creates a user (a first login, `POST /users`, the start-up lists):
+    /// a `Local*` authenticator makes sure the system user exists, creating it when
+    /// `create_system_users` is on. An error refuses the new user.
+    fn add_user<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), AuthError>> {
+        let _ = name;
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether everyone who authenticates is allowed when no allow rule is configured.
     fn allow_all_by_default(&self) -> bool {
         false

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The authenticators this build has, as `authenticator_class` names them.
-const AUTHENTICATORS: &str = "dummy, null";
+const AUTHENTICATORS: &str = "pam, dummy, null";
 /// The spawners this build has.
 const SPAWNERS: &str = "localprocess, simple";
 
@@ -40,12 +40,79 @@ pub fn authenticator(config: &HubConfig) -> Box<dyn Authenticator> {
             Box::new(oxhub_auth::DummyAuthenticator::new(password))
         }
         "NullAuthenticator" => Box::new(oxhub_auth::NullAuthenticator),
+        "PAMAuthenticator" => Box::new(oxhub_auth::PamAuthenticator::new(pam_settings(config))),
         other => {
             tracing::warn!(
                 "authenticator_class {other} is not available in this build of oxhub (available: {AUTHENTICATORS}); every login will be refused"
             );
             Box::new(oxhub_auth::NullAuthenticator)
         }
+    }
+}
+
+/// A trait of the selected authenticator class as JSON (its own traits and inherited ones).
+fn trait_json(config: &HubConfig, key: &str) -> Option<serde_json::Value> {
+    let a = &config.authenticator;
+    a.secrets
+        .get(key)
+        .or_else(|| a.extra.get(key))
+        .map(|v| v.to_json())
+}
+
+fn strings(value: Option<serde_json::Value>) -> Vec<String> {
+    match value {
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `LocalAuthenticator`'s traits.
+fn local_settings(config: &HubConfig) -> oxhub_auth::LocalSettings {
+    let uids = match trait_json(config, "uids") {
+        Some(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter_map(|(name, uid)| Some((name, u32::try_from(uid.as_u64()?).ok()?)))
+            .collect(),
+        _ => Default::default(),
+    };
+    oxhub_auth::LocalSettings {
+        create_system_users: trait_json(config, "create_system_users")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        add_user_cmd: strings(trait_json(config, "add_user_cmd")),
+        uids,
+        allowed_groups: strings(trait_json(config, "allowed_groups")),
+        admin_groups: strings(trait_json(config, "admin_groups")),
+    }
+}
+
+/// `PAMAuthenticator`'s traits.
+fn pam_settings(config: &HubConfig) -> oxhub_auth::PamSettings {
+    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    if trait_json(config, "open_sessions").and_then(|v| v.as_bool()) == Some(true) {
+        tracing::warn!(
+            "PAMAuthenticator.open_sessions is not supported by oxhub; no PAM sessions are opened"
+        );
+    }
+    if trait_json(config, "pam_normalize_username").and_then(|v| v.as_bool()) == Some(true) {
+        tracing::warn!("PAMAuthenticator.pam_normalize_username is not supported by oxhub; names are lower-cased and mapped as usual");
+    }
+    if text("encoding")
+        .is_some_and(|e| !e.eq_ignore_ascii_case("utf8") && !e.eq_ignore_ascii_case("utf-8"))
+    {
+        tracing::warn!("PAMAuthenticator.encoding: oxhub talks to PAM in UTF-8 only");
+    }
+    oxhub_auth::PamSettings {
+        service: text("service")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "login".into()),
+        check_account: trait_json(config, "check_account")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        local: local_settings(config),
     }
 }
 

@@ -13,6 +13,7 @@ const ADMIN_SERVICE_TOKEN: &str = "admin-service-token-0123456789";
 const CONFIG: &str = r#"
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = 0
+c.JupyterHub.authenticator_class = 'null'
 c.JupyterHub.db_url = 'sqlite:///hub.sqlite'
 c.ConfigurableHTTPProxy.should_start = False
 c.Authenticator.admin_users = {'admin'}
@@ -987,7 +988,7 @@ fn scope_endpoint_table() {
         .map(|(n, scopes)| format!("{{'name': '{n}', 'scopes': {scopes:?}, 'services': ['{n}']}}"))
         .collect();
     let config = format!(
-        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\n\
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.authenticator_class = 'null'\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\n\
          c.JupyterHub.allow_named_servers = True\nc.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:9'\n\
          c.Authenticator.allowed_users = {{'alice', 'bob'}}\nc.JupyterHub.services = [{}]\n\
          c.JupyterHub.load_groups = {{'power': {{'users': []}}}}\n\

@@ -9,7 +9,7 @@ const CRYPT_KEY: &str = "6a1d3c0e9b8f7a6d5c4b3a29181706f5e4d3c2b1a09f8e7d6c5b4a3
 
 fn config(extra: &str) -> String {
     format!(
-        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\n\
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.authenticator_class = 'null'\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\n\
          c.JupyterHub.allow_named_servers = True\nc.JupyterHub.named_server_limit_per_user = 2\n\
          c.Authenticator.admin_users = {{'admin'}}\nc.Authenticator.allowed_users = {{'alice', 'bob', 'carol'}}\n{extra}"
     )

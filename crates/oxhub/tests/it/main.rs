@@ -11,6 +11,7 @@ mod api;
 mod config;
 mod hub_state;
 mod pages;
+mod pam;
 mod proxy;
 mod robust_api;
 

@@ -135,6 +135,26 @@ impl Browser {
         rest[..rest.find('"').unwrap()].to_owned()
     }
 
+    /// Log in through the form with `password`; returns the login POST's answer.
+    pub fn login_with(&mut self, hub: &Hub, user: &str, password: &str) -> Answer {
+        let page = self.get(hub, "/hub/login");
+        assert_eq!(page.status, 200, "{}", page.body);
+        let xsrf = Self::form_xsrf(&page);
+        let form = format!(
+            "_xsrf={}&username={}&password={}",
+            encode(&xsrf),
+            encode(user),
+            encode(password)
+        );
+        self.send(
+            hub,
+            "POST",
+            "/hub/login",
+            Some(&form),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+        )
+    }
+
     /// Log in through the form; returns the login POST's answer.
     pub fn login(&mut self, hub: &Hub, user: &str, next: Option<&str>) -> Answer {
         let path = match next {

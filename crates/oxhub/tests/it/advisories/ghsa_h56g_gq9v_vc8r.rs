@@ -10,7 +10,7 @@ fn internal_errors_are_generic_and_log_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("jupyterhub_config.py"),
-        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\nc.Authenticator.admin_users = {'admin'}\n",
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.authenticator_class = 'null'\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\nc.Authenticator.admin_users = {'admin'}\n",
     )
     .unwrap();
     let hub = Hub::start(dir.path());
@@ -58,7 +58,15 @@ fn internal_errors_are_generic_and_log_no_secrets() {
         serde_json::json!({"status": 500, "message": "Internal Server Error"}),
         "no internals in the body"
     );
-    let log = hub.log.lock().unwrap().clone();
+    // The log is read by another thread: give it a moment to catch up.
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = hub.log.lock().unwrap().clone();
+        if log.contains("internal error") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
     assert!(
         log.contains("internal error"),
         "the cause is logged for the operator: {log}"

@@ -8,7 +8,7 @@ fn huge_names_get_short_errors_and_short_logs() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("jupyterhub_config.py"),
-        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\nc.Authenticator.admin_users = {'admin'}\n",
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.JupyterHub.authenticator_class = 'null'\nc.JupyterHub.db_url = 'sqlite:///hub.sqlite'\nc.ConfigurableHTTPProxy.should_start = False\nc.Authenticator.admin_users = {'admin'}\n",
     )
     .unwrap();
     let hub = Hub::start(dir.path());

@@ -21,6 +21,7 @@ pub fn hub_with_roles(roles: &str) -> (tempfile::TempDir, Hub) {
         r#"
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = 0
+c.JupyterHub.authenticator_class = 'null'
 c.JupyterHub.db_url = 'sqlite:///hub.sqlite'
 c.ConfigurableHTTPProxy.should_start = False
 c.Authenticator.admin_users = {{'admin'}}
