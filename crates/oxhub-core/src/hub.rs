@@ -52,6 +52,8 @@ pub struct Hub {
     pub(crate) environment: BTreeMap<String, String>,
     /// Spawns in flight or finished since start-up, with their progress.
     pub(crate) spawns: Spawns,
+    /// Failed logins by name and by client address.
+    pub(crate) throttle: crate::throttle::Throttle,
     /// HTTP client for talking to servers (readiness checks).
     pub(crate) http: HttpClient,
 }
@@ -144,6 +146,7 @@ impl Hub {
             spawner: parts.spawner,
             environment: parts.environment,
             spawns: Mutex::new(HashMap::new()),
+            throttle: crate::throttle::Throttle::new(crate::throttle::DEFAULT_LIMITS),
             http,
         })
     }

@@ -28,6 +28,7 @@ pub mod startup;
 pub mod stopping;
 #[cfg(test)]
 mod testing;
+pub mod throttle;
 pub mod tokens;
 mod user_tokens;
 pub mod users;

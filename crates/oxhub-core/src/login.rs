@@ -17,6 +17,7 @@ use crate::tokens::{LOGIN_CLIENT, LOGIN_NOTE};
 use oxhub_model::names::{GroupName, UserName};
 use oxhub_plugin::auth::{Authenticated, LoginRequest};
 use oxhub_store::{UserPatch, UserRow};
+use std::net::IpAddr;
 
 /// A successful login: the token the hub cookie carries.
 #[derive(Debug, Clone)]
@@ -50,14 +51,40 @@ impl Hub {
 
     /// Check the login attempt and the allow rules, create or update the user, and start a
     /// login session bound to `session_id`.
+    ///
+    /// Repeated failures for one name, or from one `client` address, make the next attempts
+    /// wait ([`HubError::Busy`], with the seconds to wait), whatever the authenticator.
     pub async fn login(
         &self,
         request: &LoginRequest,
         session_id: &str,
+        client: Option<IpAddr>,
     ) -> Result<Result<Login, LoginRefused>, HubError> {
+        // The name as typed, normalised, keys the per-name count (empty for redirect logins).
+        let key = self.normalize_username(request.field("username"));
+        let now = now_ms();
+        if let Some(ms) = self.throttle.wait(&key, client, now) {
+            let secs = u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1);
+            tracing::warn!(
+                "Login for {} from {} refused: too many failed attempts (retry in {secs} s)",
+                crate::error::clip(&key),
+                client.map_or_else(|| "?".to_owned(), |c| c.to_string())
+            );
+            return Err(HubError::Busy(
+                format!("Too many failed login attempts. Try again in {secs} seconds."),
+                secs,
+            ));
+        }
         let Some(model) = self.authenticator.authenticate(request).await? else {
+            tracing::warn!(
+                "Failed login for {} from {}",
+                crate::error::clip(&key),
+                client.map_or_else(|| "?".to_owned(), |c| c.to_string())
+            );
+            self.throttle.failed(&key, client, now);
             return Ok(Err(LoginRefused::BadCredentials));
         };
+        self.throttle.succeeded(&key);
         let name = self.normalize_username(&model.name);
         if UserName::parse(&name).is_err() || !self.matches_username_pattern(&name) {
             tracing::warn!("Disallowing invalid username {}", crate::error::clip(&name));
@@ -209,7 +236,7 @@ mod tests {
     }
 
     async fn login(hub: &Hub, user: &str) -> Result<Login, LoginRefused> {
-        hub.login(&LoginRequest::password(user, "pw"), "session")
+        hub.login(&LoginRequest::password(user, "pw"), "session", None)
             .await
             .unwrap()
     }
@@ -470,7 +497,7 @@ mod tests {
         let hub = hub_with(config, &auth).await;
         assert!(login(&hub, "alice").await.is_ok());
         let err = hub
-            .login(&LoginRequest::password("bob", "pw"), "s")
+            .login(&LoginRequest::password("bob", "pw"), "s", None)
             .await
             .unwrap_err();
         assert!(
@@ -488,10 +515,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn repeated_failures_for_a_name_make_it_wait() {
+        let mut config = testing::config();
+        config.authenticator.allow_all = true;
+        let hub = hub_with(config, &accepting(&["alice"])).await;
+        for _ in 0..6 {
+            assert_eq!(
+                login(&hub, "mallory").await.unwrap_err(),
+                LoginRefused::BadCredentials
+            );
+        }
+        let err = hub
+            .login(&LoginRequest::password("Mallory", "pw"), "s", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HubError::Busy(_, 1)), "{err}");
+        // Other names are not slowed down by mallory's failures.
+        assert!(login(&hub, "alice").await.is_ok());
+    }
+
+    #[tokio::test]
     async fn an_identity_source_that_is_down_is_an_outage_not_a_refusal() {
         let hub = hub_with(testing::config(), &accepting(&["alice"])).await;
         let err = hub
-            .login(&LoginRequest::password("alice", "down"), "s")
+            .login(&LoginRequest::password("alice", "down"), "s", None)
             .await
             .unwrap_err();
         assert!(matches!(err, HubError::Outage(_)), "{err}");

@@ -431,8 +431,9 @@ async fn postgres() {
     let store = Store::open(&format!("{base}/{db}")).await.unwrap();
     suite(&store).await;
     store.close().await;
+    // A closed connection's server process may still be exiting: FORCE does not wait on it.
     admin
-        .raw_execute(&format!("DROP DATABASE {db}"))
+        .raw_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .await
         .unwrap();
 }

@@ -134,6 +134,46 @@ pub fn login_url(hub: &Hub, uri: &Uri) -> String {
     )
 }
 
+/// The address of the browser: the connection's peer, or, when the peer is a trusted
+/// downstream (loopback — the hub's own proxy — or `JupyterHub.trusted_downstream_ips`), the
+/// last address it put in `X-Forwarded-For`.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<Arc<Hub>> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hub: &Arc<Hub>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let trusted = peer.is_some_and(|p| {
+            p.is_loopback()
+                || hub
+                    .config
+                    .hub
+                    .trusted_downstream_ips
+                    .iter()
+                    .any(|t| t.parse::<std::net::IpAddr>().is_ok_and(|t| t == p))
+        });
+        if !trusted {
+            return Ok(ClientAddr(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .next_back();
+        Ok(ClientAddr(forwarded.or(peer)))
+    }
+}
+
 /// A user logged in to a page (a service is not a user): else a GET is sent to the login
 /// page and anything else is refused (403).
 pub struct PageUser {

@@ -101,6 +101,8 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
             hub.config.hub.base_url
         );
         let app = oxhub_web::router(Arc::clone(&hub));
+        // The peer address reaches handlers (login protection counts failures per client).
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {

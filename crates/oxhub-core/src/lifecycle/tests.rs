@@ -279,7 +279,10 @@ async fn the_authenticator_adds_to_the_spawn_from_auth_state() {
     );
     let hub = testing::hub(config, Box::new(auth), Arc::clone(&spawner) as _).await;
     let request = oxhub_plugin::auth::LoginRequest::password("alice", "");
-    hub.login(&request, "session-1").await.unwrap().unwrap();
+    hub.login(&request, "session-1", None)
+        .await
+        .unwrap()
+        .unwrap();
     let admin = testing::identity(&hub, "admin").await;
     hub.start_server(&admin, "alice", "", None).await.unwrap();
     assert_eq!(

@@ -2,6 +2,7 @@
 //! (a new session id and XSRF token on success), and logout.
 
 use super::*;
+use crate::caller::ClientAddr;
 use axum::body::Bytes;
 use oxhub_plugin::auth::LoginRequest;
 use serde_json::json;
@@ -70,6 +71,7 @@ pub(super) async fn submit(
     State(hub): S,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
+    ClientAddr(client): ClientAddr,
     body: Bytes,
 ) -> Response {
     let ctx = Ctx::of(&hub);
@@ -96,7 +98,7 @@ pub(super) async fn submit(
     // (a sibling subdomain can set cookies), and any XSRF token minted for it, are worth
     // nothing after it (session fixation).
     let session = new_session_id();
-    match hub.login(&request, &session).await {
+    match hub.login(&request, &session, client).await {
         Ok(Ok(login)) => {
             if let Err(e) = hub.end_session(&old_session).await {
                 tracing::warn!("ending the pre-login session: {e}");
@@ -122,6 +124,19 @@ pub(super) async fn submit(
             &username,
             Some("Invalid username or password"),
         ),
+        Err(oxhub_core::HubError::Busy(message, secs)) => {
+            let mut resp = login_page(
+                &hub,
+                &headers,
+                &uri,
+                StatusCode::TOO_MANY_REQUESTS,
+                &username,
+                Some(&message),
+            );
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            resp
+        }
         Err(oxhub_core::HubError::Outage(why)) => {
             tracing::error!("login: the identity source failed: {why}");
             ctx.page_error(

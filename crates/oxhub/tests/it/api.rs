@@ -61,6 +61,20 @@ impl Hub {
         Hub { child, port, log }
     }
 
+    /// The hub's log once it contains `needle` (it is read by another thread, so a line the
+    /// hub just wrote may not be in yet), or as it is after two seconds.
+    pub fn log_containing(&self, needle: &str) -> String {
+        let mut log = String::new();
+        for _ in 0..50 {
+            log = self.log.lock().unwrap().clone();
+            if log.contains(needle) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        log
+    }
+
     /// One request; returns status, the head (lower-cased) and the body parsed as JSON (or null).
     pub fn call(
         &self,

@@ -660,3 +660,34 @@ fn login_rotates_the_session_id_and_its_xsrf_token() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+/// Login protection: after five wrong passwords for a name, the next attempts wait (429 with
+/// `Retry-After` on the login page, even with the right password); other names, and the
+/// failures from other addresses behind the proxy, are counted apart.
+#[test]
+fn repeated_failed_logins_are_slowed_down() {
+    let (_dir, hub) = hub("");
+    let mut b = Browser::default();
+    for _ in 0..6 {
+        assert_eq!(b.login_with(&hub, "mallory", "guess").status, 403);
+    }
+    let r = b.login_with(&hub, "mallory", PASSWORD);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.head.contains("retry-after: "), "{}", r.head);
+    assert!(
+        r.body.contains("Too many failed login attempts"),
+        "{}",
+        r.body
+    );
+    // alice is not mallory.
+    assert_eq!(
+        Browser::default()
+            .login_with(&hub, "alice", PASSWORD)
+            .status,
+        302
+    );
+    let failed = "Failed login for \"mallory\" from 127.0.0.1";
+    let log = hub.log_containing(failed);
+    assert!(log.contains(failed), "{log}");
+    assert!(!log.contains("guess"), "a password was logged");
+}

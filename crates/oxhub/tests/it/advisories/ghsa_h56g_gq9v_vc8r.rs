@@ -58,15 +58,7 @@ fn internal_errors_are_generic_and_log_no_secrets() {
         serde_json::json!({"status": 500, "message": "Internal Server Error"}),
         "no internals in the body"
     );
-    // The log is read by another thread: give it a moment to catch up.
-    let mut log = String::new();
-    for _ in 0..50 {
-        log = hub.log.lock().unwrap().clone();
-        if log.contains("internal error") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(40));
-    }
+    let log = hub.log_containing("internal error");
     assert!(
         log.contains("internal error"),
         "the cause is logged for the operator: {log}"
