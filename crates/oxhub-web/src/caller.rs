@@ -98,16 +98,7 @@ impl FromRequestParts<Arc<Hub>> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Self, ApiError> {
-        let found = identify(
-            hub,
-            &parts.method,
-            &parts.headers,
-            &parts.uri,
-            Xsrf::WhenNeeded,
-            true,
-        )
-        .await;
-        match found {
+        match identify_parts(hub, parts, true).await {
             Ok(Some(who)) => Ok(ApiCaller(who)),
             Ok(None) | Err(Refused::BadToken) => Err(HubError::Unauthenticated.into()),
             Err(Refused::Xsrf(why)) => Err(ApiError::with_status(StatusCode::FORBIDDEN, why)),
@@ -124,13 +115,30 @@ fn original_uri(parts: &Parts) -> Uri {
         .map_or_else(|| parts.uri.clone(), |o| o.0.clone())
 }
 
+/// [`identify`] for an extractor: no form, XSRF when needed.
+async fn identify_parts(
+    hub: &Hub,
+    parts: &Parts,
+    token_only: bool,
+) -> Result<Option<Identity>, Refused> {
+    identify(
+        hub,
+        &parts.method,
+        &parts.headers,
+        &parts.uri,
+        Xsrf::WhenNeeded,
+        token_only,
+    )
+    .await
+}
+
 /// The login page's URL with `next` set to where the browser was going.
 pub fn login_url(hub: &Hub, uri: &Uri) -> String {
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
     format!(
         "{}hub/login?next={}",
         hub.config.hub.base_url,
-        crate::pages::encode(target)
+        session::encode(target)
     )
 }
 
@@ -220,15 +228,7 @@ impl FromRequestParts<Arc<Hub>> for PageUser {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Self, PageError> {
-        let found = identify(
-            hub,
-            &parts.method,
-            &parts.headers,
-            &parts.uri,
-            Xsrf::WhenNeeded,
-            false,
-        )
-        .await;
+        let found = identify_parts(hub, parts, false).await;
         PageUser::from_identity(hub, &parts.method, &original_uri(parts), found)
     }
 }
@@ -241,15 +241,7 @@ impl OptionalFromRequestParts<Arc<Hub>> for PageUser {
         parts: &mut Parts,
         hub: &Arc<Hub>,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let found = identify(
-            hub,
-            &parts.method,
-            &parts.headers,
-            &parts.uri,
-            Xsrf::WhenNeeded,
-            false,
-        )
-        .await;
+        let found = identify_parts(hub, parts, false).await;
         Ok(PageUser::from_identity(hub, &parts.method, &original_uri(parts), found).ok())
     }
 }

@@ -136,8 +136,8 @@ impl IntoResponse for PageError {
                 user,
                 status,
                 message,
-            } => crate::pages::error_page(&base_url, user.as_deref(), status, &message),
-            PageError::Redirect(to) => crate::pages::redirect(&to),
+            } => crate::pages::render::error_page(&base_url, user.as_deref(), status, &message),
+            PageError::Redirect(to) => crate::pages::render::redirect(&to),
         }
     }
 }

@@ -235,6 +235,16 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
+/// A query value, with RFC 3986's unreserved characters kept as they are.
+pub fn encode(s: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, KEEP).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 mod home;
 mod login;
 mod next;
-mod render;
+pub(crate) mod render;
 mod spawn;
 mod user;
 
@@ -23,7 +23,7 @@ use oxhub_core::Hub;
 use std::sync::Arc;
 
 pub use next::safe_next;
-pub(crate) use render::error_page;
+pub(crate) use render::redirect;
 pub(crate) use render::render;
 
 type S = State<Arc<Hub>>;
@@ -110,10 +110,6 @@ impl Ctx {
     }
 }
 
-pub(crate) fn redirect(to: &str) -> Response {
-    (StatusCode::FOUND, [(http::header::LOCATION, to.to_owned())]).into_response()
-}
-
 pub(crate) fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response {
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -125,16 +121,6 @@ pub(crate) fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response
 
 fn query_value(uri: &http::Uri, key: &str) -> Option<String> {
     uri.query().and_then(|q| form_value(q, key))
-}
-
-/// A query value, with RFC 3986's unreserved characters kept as they are.
-pub(crate) fn encode(s: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, KEEP).to_string()
 }
 
 /// The session id of this browser, and the cookie to set if it is new.

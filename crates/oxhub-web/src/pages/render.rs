@@ -36,6 +36,11 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
+/// A 302 to `to`.
+pub(crate) fn redirect(to: &str) -> Response {
+    (StatusCode::FOUND, [(http::header::LOCATION, to.to_owned())]).into_response()
+}
+
 /// Render `template` with `context` (a JSON object); a template error is logged and
 /// answered with a plain 500 page.
 pub fn render(status: StatusCode, template: &str, context: Value) -> Response {
