@@ -35,6 +35,13 @@ fn login_page(
     if let Some(next) = query_value(uri, "next") {
         login_url.push_str(&format!("?next={}", encode(&next)));
     }
+    // `Authenticator.request_otp`: a one-time password field (PAM passes it as the answer to
+    // a second hidden prompt).
+    let setting = |k: &str| hub.config.authenticator.extra.get(k).map(|v| v.to_json());
+    let otp = setting("request_otp").and_then(|v| v.as_bool()) == Some(true);
+    let otp_prompt = setting("otp_prompt")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "OTP:".into());
     let resp = render(
         status,
         "login.html",
@@ -46,6 +53,8 @@ fn login_page(
             // A name too long to be valid is not echoed back.
             "username": if username.len() <= 255 { username } else { "" },
             "login_error": error,
+            "request_otp": otp,
+            "otp_prompt": otp_prompt,
         }),
     );
     with_cookies(

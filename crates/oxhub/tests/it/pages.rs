@@ -691,3 +691,22 @@ fn repeated_failed_logins_are_slowed_down() {
     assert!(log.contains(failed), "{log}");
     assert!(!log.contains("guess"), "a password was logged");
 }
+
+/// `Authenticator.request_otp` adds a one-time password field with `otp_prompt` as its label
+/// (escaped like everything else on the page); without it there is none.
+#[test]
+fn the_login_form_asks_for_a_one_time_password_when_configured() {
+    let (_dir, plain) = hub("");
+    let page = Browser::default().get(&plain, "/hub/login");
+    assert!(!page.body.contains("name=\"otp\""), "{}", page.body);
+    let (_dir, hub) = hub(
+        "c.Authenticator.request_otp = True\nc.Authenticator.otp_prompt = 'Code <6 digits>:'\n",
+    );
+    let page = Browser::default().get(&hub, "/hub/login");
+    assert!(page.body.contains("name=\"otp\""), "{}", page.body);
+    assert!(
+        page.body.contains("Code &lt;6 digits&gt;:"),
+        "{}",
+        page.body
+    );
+}
