@@ -95,17 +95,22 @@ impl Throttle {
         }
     }
 
-    /// How long (ms) this attempt must wait, if at all.
+    /// How long (ms) this attempt must wait, if at all. An empty name (a redirect login names
+    /// nobody until it returns) is counted by address only.
     pub fn wait(&self, name: &str, client: Option<IpAddr>, now: i64) -> Option<i64> {
-        let by_name = self.names.wait(&name.to_owned(), now);
+        let by_name = (!name.is_empty())
+            .then(|| self.names.wait(&name.to_owned(), now))
+            .flatten();
         let by_client = client.and_then(|c| self.clients.wait(&c, now));
         by_name.max(by_client)
     }
 
     pub fn failed(&self, name: &str, client: Option<IpAddr>, now: i64) {
         let l = self.limits;
-        self.names
-            .fail(name.to_owned(), l.free_per_name, l.max_wait_ms, now);
+        if !name.is_empty() {
+            self.names
+                .fail(name.to_owned(), l.free_per_name, l.max_wait_ms, now);
+        }
         if let Some(c) = client {
             self.clients.fail(c, l.free_per_client, l.max_wait_ms, now);
         }
@@ -143,6 +148,19 @@ mod tests {
         assert_eq!(t.wait("bob", None, now), None);
         t.succeeded("alice");
         assert_eq!(t.wait("alice", None, now), None);
+    }
+
+    #[test]
+    fn nameless_attempts_count_by_address_only() {
+        let t = Throttle::new(Limits {
+            free_per_name: 1,
+            free_per_client: 100,
+            max_wait_ms: 60_000,
+        });
+        for _ in 0..5 {
+            t.failed("", None, 0);
+        }
+        assert_eq!(t.wait("", None, 0), None);
     }
 
     #[test]
