@@ -611,6 +611,39 @@ def scenario_system_user(oxhub, c):
         shutil.rmtree(bindir, ignore_errors=True)
 
 
+def scenario_pam_jupyterlab(oxhub, c):
+    """PAM, the default authenticator, logs a system user in with the system password and on
+    to JupyterLab (spawned by the simple spawner: the venv may not be readable by that user;
+    scenario_system_user covers servers run as the user)."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        print("# skipped: needs root and useradd", flush=True)
+        return
+    name = "oxpam" + uuid.uuid4().hex[:6]
+    password = "Pam e2e " + uuid.uuid4().hex[:8]
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True)
+    subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+    # PAM's users are the system's: no 'admin' account here, so no admin user or token.
+    hub = Hub(oxhub, f"c.JupyterHub.authenticator_class = 'pam'\nc.Authenticator.allowed_users = {{'{name}'}}\n"
+                     "c.Authenticator.admin_users = set()\nc.JupyterHub.api_tokens = {}\n"
+                     f"c.Spawner.cmd = ['{VENV_BIN}/jupyterhub-singleuser']\nc.Spawner.default_url = '/lab'\n")
+    try:
+        hub.start()
+        c.check("the hub says it uses PAMAuthenticator", "authenticator PAMAuthenticator" in hub.tail(200), hub.tail(5))
+        s, r = login(hub, c, name, "not the password")
+        c.check("PAM refuses a wrong password (403)", r.status_code == 403, r.status_code)
+        s, r = login(hub, c, name, password)
+        c.require("PAM accepts the system password (302)", r.status_code == 302, f"{r.status_code} {hub.tail(5)}")
+        r = follow(s, hub, s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=60), pending_wait=120)
+        c.require("the OAuth dance ends on the JupyterLab page",
+                  r.status_code == 200 and r.url.startswith(hub.url + f"/user/{name}/lab") and "JupyterLab" in r.text,
+                  f"{r.status_code} {r.url} {hub.tail(10)}")
+        r = s.get(hub.url + f"/user/{name}/api/contents", timeout=10)
+        c.check("the server answers with the user's cookies", r.status_code == 200, r.status_code)
+    finally:
+        hub.cleanup()
+        subprocess.run(["userdel", "-r", name], stderr=subprocess.DEVNULL)
+
+
 def kernel_exec(ws, code, timeout=60):
     """Run `code` on a kernel over its open channels websocket; its stream output, or None
     (or a description of the error) if none came within `timeout` seconds."""
@@ -937,7 +970,7 @@ def main():
     oxhub = os.path.abspath(args.oxhub)
     c = Checks()
     scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_options_and_limits,
-                 scenario_system_user, scenario_hub_killed, scenario_unusual_names]
+                 scenario_system_user, scenario_pam_jupyterlab, scenario_hub_killed, scenario_unusual_names]
     for scenario in scenarios:
         if args.only and args.only not in scenario.__name__:
             continue
