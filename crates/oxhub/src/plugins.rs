@@ -17,16 +17,25 @@ const AUTHENTICATORS: &str = "pam, dummy, null";
 /// The spawners this build has.
 const SPAWNERS: &str = "localprocess, simple";
 
-/// A string trait of the selected class (secrets included).
+/// A trait of the selected class as JSON, secrets included (its own traits and inherited ones).
+fn setting(
+    secrets: &BTreeMap<String, oxhub_config::Value>,
+    extra: &BTreeMap<String, oxhub_config::Value>,
+    key: &str,
+) -> Option<serde_json::Value> {
+    secrets
+        .get(key)
+        .or_else(|| extra.get(key))
+        .map(|v| v.to_json())
+}
+
+/// A string trait of the selected class.
 fn text(
     secrets: &BTreeMap<String, oxhub_config::Value>,
     extra: &BTreeMap<String, oxhub_config::Value>,
     key: &str,
 ) -> Option<String> {
-    secrets
-        .get(key)
-        .or_else(|| extra.get(key))
-        .and_then(|v| v.to_json().as_str().map(str::to_owned))
+    setting(secrets, extra, key).and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// The authenticator named by the configuration. A class this build does not have yet still
@@ -50,13 +59,13 @@ pub fn authenticator(config: &HubConfig) -> Box<dyn Authenticator> {
     }
 }
 
-/// A trait of the selected authenticator class as JSON (its own traits and inherited ones).
+/// A trait of the selected authenticator class as JSON.
 fn trait_json(config: &HubConfig, key: &str) -> Option<serde_json::Value> {
-    let a = &config.authenticator;
-    a.secrets
-        .get(key)
-        .or_else(|| a.extra.get(key))
-        .map(|v| v.to_json())
+    setting(
+        &config.authenticator.secrets,
+        &config.authenticator.extra,
+        key,
+    )
 }
 
 fn strings(value: Option<serde_json::Value>) -> Vec<String> {
