@@ -151,16 +151,6 @@ impl Hub {
         })
     }
 
-    /// The configured authenticator's login flow (which login page to show).
-    pub fn login_flow(&self) -> oxhub_plugin::auth::LoginFlow {
-        self.authenticator.flow()
-    }
-
-    /// The class of the authenticator and the spawner in use, for logs and pages.
-    pub fn plugin_classes(&self) -> (&str, &str) {
-        (self.authenticator.class(), self.spawner.class())
-    }
-
     /// The expanded scopes an owner holds through its roles (a user's include their groups').
     pub async fn owner_scopes(&self, owner: Owner<'_>) -> Result<ScopeSet, HubError> {
         let roles = match owner {
