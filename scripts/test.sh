@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 (npm) and
+# python3 (+venv), openssl, Node.js/npm, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -62,6 +62,10 @@ bash scripts/e2e-venv.sh
 
 echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing spawners, a hub killed mid-spawn, the idle culler"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_jupyterlab.py --oxhub "$oxhub"
+
+echo "== redirect logins against a real OpenID provider (node oidc-provider): OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh"
+(cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+.cache/venv-e2e/bin/python tests/e2e/oxhub_logins.py --oxhub "$oxhub"
 
 echo "== real browser: Debian's Chromium driven by playwright-core: login to JupyterLab, the Stop buttons, spawn-pending's progress"
 if [ ! -x /usr/bin/chromium ]; then

@@ -4,14 +4,17 @@
 //!
 //! Built in: `DummyAuthenticator` and the `null` authenticator ([`dummy`]), and, with the
 //! `pam` feature (on by default), `PAMAuthenticator` ([`pam`]) on the `LocalAuthenticator`
-//! rules every `Local*` class shares ([`local`]).
+//! rules every `Local*` class shares ([`local`]); OAuth 2.0 / OpenID Connect with the
+//! GitHub, GitLab, Google and Azure AD presets ([`oauth`]).
 
 mod dummy;
 pub mod local;
+pub mod oauth;
 #[cfg(feature = "pam")]
 pub mod pam;
 
 pub use dummy::{DummyAuthenticator, NullAuthenticator};
 pub use local::LocalSettings;
+pub use oauth::{OAuthAuthenticator, OAuthSettings, Provider};
 #[cfg(feature = "pam")]
 pub use pam::{PamAuthenticator, PamSettings};

@@ -486,6 +486,12 @@ impl HubConfig {
             extra,
             secrets,
         };
+        // `allow_existing_users` left unset: the base class admits existing users when
+        // `allowed_users` is set; OAuthenticator never does (authenticators.md §1.4).
+        if a.get("allow_existing_users")?.set_on.is_none() {
+            let oauth = crate::traits::lineage(a.class).contains(&"OAuthenticator");
+            authenticator.allow_existing_users = !oauth && !authenticator.allowed_users.is_empty();
+        }
         authenticator.admin_users.sort();
         authenticator.allowed_users.sort();
         authenticator.blocked_users.sort();

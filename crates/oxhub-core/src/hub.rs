@@ -54,6 +54,10 @@ pub struct Hub {
     pub(crate) spawns: Spawns,
     /// Failed logins by name and by client address.
     pub(crate) throttle: crate::throttle::Throttle,
+    /// Redirect logins sent to the identity provider and not yet back.
+    pub(crate) pending_logins: crate::redirects::PendingLogins,
+    /// When each user's authentication was last refreshed.
+    pub(crate) refreshed: crate::refresh::RefreshTimes,
     /// HTTP client for talking to servers (readiness checks).
     pub(crate) http: HttpClient,
 }
@@ -147,6 +151,8 @@ impl Hub {
             environment: parts.environment,
             spawns: Mutex::new(HashMap::new()),
             throttle: crate::throttle::Throttle::new(crate::throttle::DEFAULT_LIMITS),
+            pending_logins: Default::default(),
+            refreshed: Default::default(),
             http,
         })
     }

@@ -21,6 +21,8 @@ pub mod managed;
 pub mod oauth;
 pub mod progress;
 pub mod proxy;
+pub mod redirects;
+pub mod refresh;
 pub mod servers;
 pub mod services;
 pub mod shares;

@@ -100,7 +100,7 @@ impl Hub {
         let allowed = allow_all
             || a.allowed_users.contains(&name)
             || a.admin_users.contains(&name) && !a.allowed_users.is_empty()
-            || (existing.is_some() && (a.allow_existing_users || !a.allowed_users.is_empty()))
+            || (existing.is_some() && a.allow_existing_users)
             || self.authenticator.check_allowed(&name, &model).await?;
         if !allowed {
             tracing::warn!("User {} not allowed", crate::error::clip(&name));
@@ -120,6 +120,8 @@ impl Hub {
             }
         };
         self.persist_auth_model(&user, &model, admin).await?;
+        // A login is as fresh as authentication gets.
+        self.refreshed.mark(&name, now_ms());
         let token = self.start_session(&name, session_id).await?;
         tracing::info!("User logged in: {name}");
         Ok(Ok(Login { user: name, token }))
@@ -141,7 +143,7 @@ impl Hub {
     /// when it is set and differs, the groups when `manage_groups` is on (missing groups are
     /// created; the list becomes exactly the user's groups), and `auth_state` (stored encrypted
     /// when `enable_auth_state` is on, cleared when it is off). One transaction.
-    async fn persist_auth_model(
+    pub(crate) async fn persist_auth_model(
         &self,
         user: &UserRow,
         model: &Authenticated,

@@ -129,12 +129,35 @@ pub trait Authenticator: Send + Sync {
 
     /// The start of a redirect login: the identity provider's URL carrying `state` and the
     /// hub's `callback_url`.
-    fn begin_redirect(&self, state: &str, callback_url: &str) -> Result<Redirect, AuthError> {
+    fn begin_redirect<'a>(
+        &'a self,
+        state: &'a str,
+        callback_url: &'a str,
+    ) -> BoxFuture<'a, Result<Redirect, AuthError>> {
         let _ = (state, callback_url);
-        Err(AuthError::NotSupported(format!(
-            "{} has no redirect login",
-            self.class()
-        )))
+        Box::pin(async move {
+            Err(AuthError::NotSupported(format!(
+                "{} has no redirect login",
+                self.class()
+            )))
+        })
+    }
+
+    /// The name on the login page's "Sign in with ..." button (`login_service`); empty for
+    /// a form.
+    fn login_service(&self) -> &str {
+        ""
+    }
+
+    /// Where the browser goes after logout (`logout_redirect_url`); empty: the login page.
+    fn logout_redirect_url(&self) -> &str {
+        ""
+    }
+
+    /// What a person who authenticated but may not use the hub is told
+    /// (`custom_403_message`); empty: the hub's own wording.
+    fn refused_message(&self) -> &str {
+        ""
     }
 
     /// Whether a user's authentication is still good (`auth_refresh_age`, `refresh_pre_spawn`).
@@ -205,8 +228,13 @@ mod tests {
         let a = Form;
         assert_eq!(a.flow(), LoginFlow::Form);
         assert!(!a.allow_all_by_default());
+        assert_eq!(a.login_service(), "");
+        assert_eq!(a.logout_redirect_url(), "");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         assert!(matches!(
-            a.begin_redirect("s", "/cb"),
+            rt.block_on(a.begin_redirect("s", "/cb")),
             Err(AuthError::NotSupported(m)) if m.contains("Form")
         ));
     }

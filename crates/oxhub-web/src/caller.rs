@@ -74,6 +74,22 @@ pub async fn identify(
     let Some(who) = session::cookie_identity(hub, headers).await else {
         return Ok(None);
     };
+    // A login that no longer holds (`auth_refresh_age`) ends its browser session.
+    if let Subject::User { name, .. } = &who.subject {
+        match hub.refresh_user(name, false).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Some(session) = &who.session_id {
+                    if let Err(e) = hub.end_session(session).await {
+                        tracing::warn!("ending the expired session of {name}: {e}");
+                    }
+                }
+                return Ok(None);
+            }
+            // The identity provider is down: the login stands until it answers again.
+            Err(e) => tracing::warn!("refreshing the auth of {name}: {e}"),
+        }
+    }
     let presented = match xsrf {
         Xsrf::WhenNeeded if !session::needs_xsrf(method, headers) => return Ok(Some(who)),
         Xsrf::WhenNeeded => uri

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The authenticators this build has, as `authenticator_class` names them.
-const AUTHENTICATORS: &str = "pam, dummy, null";
+const AUTHENTICATORS: &str = "pam, dummy, null, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
 const SPAWNERS: &str = "localprocess, simple";
 
@@ -40,9 +40,13 @@ fn text(
 
 /// The authenticator named by the configuration. A class this build does not have yet still
 /// lets the hub serve its API with tokens: every login is refused, and the log says why.
-pub fn authenticator(config: &HubConfig) -> Box<dyn Authenticator> {
+pub fn authenticator(config: &HubConfig) -> Result<Box<dyn Authenticator>, String> {
     let a = &config.authenticator;
-    match a.class.as_str() {
+    if let Some(provider) = oauth_provider(config) {
+        let settings = oauth_settings(config, provider);
+        return Ok(Box::new(oxhub_auth::OAuthAuthenticator::new(settings)?));
+    }
+    Ok(match a.class.as_str() {
         "DummyAuthenticator" => {
             tracing::warn!("DummyAuthenticator is for testing and demos, not for production");
             let password = text(&a.secrets, &a.extra, "password").unwrap_or_default();
@@ -56,7 +60,7 @@ pub fn authenticator(config: &HubConfig) -> Box<dyn Authenticator> {
             );
             Box::new(oxhub_auth::NullAuthenticator)
         }
-    }
+    })
 }
 
 /// A trait of the selected authenticator class as JSON.
@@ -125,6 +129,191 @@ fn pam_settings(config: &HubConfig) -> oxhub_auth::PamSettings {
     }
 }
 
+/// The OAuth preset of an OAuthenticator class (and its `Local*` form), or `None`.
+fn oauth_provider(config: &HubConfig) -> Option<oxhub_auth::Provider> {
+    use oxhub_auth::oauth::presets::{GitHub, GitLab, Google};
+    let class = config.authenticator.class.as_str();
+    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Some(match class.trim_start_matches("Local") {
+        "GenericOAuthenticator" => oxhub_auth::Provider::Generic,
+        "GitHubOAuthenticator" => oxhub_auth::Provider::GitHub(GitHub {
+            url: text("github_url")
+                .filter(|u| !u.is_empty())
+                .or_else(|| env("GITHUB_URL"))
+                .unwrap_or_default(),
+            api: text("github_api").unwrap_or_default(),
+            allowed_organizations: strings(trait_json(config, "allowed_organizations")),
+            populate_teams_in_auth_state: flag(config, "populate_teams_in_auth_state", false),
+        }),
+        "GitLabOAuthenticator" => oxhub_auth::Provider::GitLab(GitLab {
+            // The environment counts when the trait keeps its default.
+            url: text("gitlab_url")
+                .filter(|u| !u.is_empty() && u != "https://gitlab.com")
+                .or_else(|| env("GITLAB_URL"))
+                .unwrap_or_default(),
+            allowed_gitlab_groups: strings(trait_json(config, "allowed_gitlab_groups")),
+            allowed_project_ids: strings(trait_json(config, "allowed_project_ids")),
+        }),
+        "GoogleOAuthenticator" => oxhub_auth::Provider::Google(Google {
+            hosted_domain: {
+                let mut domains = strings(trait_json(config, "hosted_domain"));
+                if domains.is_empty() {
+                    domains = env("HOSTED_DOMAIN")
+                        .map(|d| d.split(';').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                }
+                domains
+                    .iter()
+                    .map(|d| d.trim().to_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect()
+            },
+            api_url: text("google_api_url")
+                .filter(|u| !u.is_empty() && u != "https://www.googleapis.com")
+                .or_else(|| env("GOOGLE_API_URL"))
+                .unwrap_or_default(),
+        }),
+        "Auth0OAuthenticator" => oxhub_auth::Provider::Auth0(oxhub_auth::oauth::presets::Auth0 {
+            domain: text("auth0_domain")
+                .filter(|d| !d.is_empty())
+                .or_else(|| env("AUTH0_DOMAIN"))
+                .unwrap_or_default(),
+            allow_unverified_email: flag(config, "allow_unverified_email", false),
+        }),
+        "CILogonOAuthenticator" => {
+            let allowed_idps = match trait_json(config, "allowed_idps") {
+                Some(serde_json::Value::Object(map)) => map
+                    .into_iter()
+                    .map(|(idp, spec)| {
+                        let d = spec.get("username_derivation").cloned().unwrap_or_default();
+                        let get =
+                            |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                        let derivation = oxhub_auth::oauth::presets::Derivation {
+                            username_claim: get("username_claim"),
+                            action: get("action"),
+                            domain: get("domain"),
+                            prefix: get("prefix"),
+                        };
+                        (idp, derivation)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            oxhub_auth::Provider::CILogon(oxhub_auth::oauth::presets::CILogon {
+                host: text("cilogon_host")
+                    .filter(|h| h != "cilogon.org")
+                    .unwrap_or_default(),
+                allowed_idps,
+            })
+        }
+        "AzureAdOAuthenticator" => oxhub_auth::Provider::AzureAd {
+            tenant_id: text("tenant_id")
+                .filter(|t| !t.is_empty())
+                .or_else(|| env("AAD_TENANT_ID"))
+                .unwrap_or_default(),
+        },
+        _ => return None,
+    })
+}
+
+fn flag(config: &HubConfig, key: &str, default: bool) -> bool {
+    trait_json(config, key)
+        .and_then(|v| v.as_bool())
+        .unwrap_or(default)
+}
+
+/// `{"k": "v", ...}` as pairs (values that are not strings as their JSON text).
+fn pairs(value: Option<serde_json::Value>) -> Vec<(String, String)> {
+    match value {
+        Some(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// OAuthenticator's traits, with the environment variables upstream reads when a trait is
+/// not set.
+fn oauth_settings(config: &HubConfig, provider: oxhub_auth::Provider) -> oxhub_auth::OAuthSettings {
+    let a = &config.authenticator;
+    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // A trait, else (when unset) the first environment variable that is set.
+    let traited = |k: &str, vars: &[&str]| {
+        text(k)
+            .filter(|v| !v.is_empty())
+            .or_else(|| vars.iter().find_map(|v| env(v)))
+            .unwrap_or_default()
+    };
+    let prefix = match &provider {
+        oxhub_auth::Provider::GitHub(_) => "GITHUB",
+        oxhub_auth::Provider::GitLab(_) => "GITLAB",
+        oxhub_auth::Provider::Google(_) => "GOOGLE",
+        oxhub_auth::Provider::AzureAd { .. } => "AAD",
+        oxhub_auth::Provider::Auth0(_) => "AUTH0",
+        oxhub_auth::Provider::CILogon(_) => "CILOGON",
+        oxhub_auth::Provider::Generic => "OAUTH2",
+    };
+    let id_var = format!("{prefix}_CLIENT_ID");
+    let secret_var = format!("{prefix}_CLIENT_SECRET");
+    let kwargs = trait_json(config, "http_request_kwargs").unwrap_or_default();
+    let class = a.class.clone();
+    let local = class.starts_with("Local").then(|| local_settings(config));
+    oxhub_auth::OAuthSettings {
+        class,
+        provider,
+        client_id: traited("client_id", &[&id_var, "OAUTH_CLIENT_ID"]),
+        client_secret: traited("client_secret", &[&secret_var, "OAUTH_CLIENT_SECRET"]),
+        authorize_url: traited("authorize_url", &["OAUTH2_AUTHORIZE_URL"]),
+        token_url: traited("token_url", &["OAUTH2_TOKEN_URL"]),
+        userdata_url: traited("userdata_url", &["OAUTH2_USERDATA_URL"]),
+        issuer: text("oidc_issuer").unwrap_or_default(),
+        callback_url: traited("oauth_callback_url", &["OAUTH_CALLBACK_URL"]),
+        scope: strings(trait_json(config, "scope")),
+        extra_authorize_params: pairs(trait_json(config, "extra_authorize_params")),
+        token_params: pairs(trait_json(config, "token_params")),
+        userdata_params: pairs(trait_json(config, "userdata_params")),
+        userdata_token_in_url: text("userdata_token_method").as_deref() == Some("url"),
+        userdata_from_id_token: flag(config, "userdata_from_id_token", false),
+        basic_auth: flag(config, "basic_auth", false)
+            || env("OAUTH2_BASIC_AUTH").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+        enable_pkce: flag(config, "enable_pkce", true),
+        username_claim: traited("username_claim", &["OAUTH2_USERNAME_KEY"]),
+        manage_groups: a.manage_groups,
+        groups_key: text("auth_state_groups_key").unwrap_or_default(),
+        allowed_groups: strings(trait_json(config, "allowed_groups")),
+        admin_groups: strings(trait_json(config, "admin_groups")),
+        admin_users: a.admin_users.clone(),
+        allowed_scopes: strings(trait_json(config, "allowed_scopes")),
+        enable_auth_state: a.enable_auth_state,
+        // The base class's default; each preset has its own ("GitHub", ...).
+        login_service: Some(traited("login_service", &["LOGIN_SERVICE"]))
+            .filter(|s| s != "OAuth 2.0")
+            .unwrap_or_default(),
+        logout_redirect_url: traited("logout_redirect_url", &["OAUTH_LOGOUT_REDIRECT_URL"]),
+        custom_403_message: text("custom_403_message").unwrap_or_default(),
+        validate_server_cert: flag(config, "validate_server_cert", true)
+            && env("OAUTH_TLS_VERIFY").is_none_or(|v| v != "0"),
+        ca_certs: kwargs
+            .get("ca_certs")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        request_timeout: Duration::from_secs_f64(
+            kwargs
+                .get("request_timeout")
+                .and_then(|v| v.as_f64())
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .unwrap_or(20.0),
+        ),
+        local,
+    }
+}
+
 /// The spawner named by the configuration.
 pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
     let s = &config.spawner;
@@ -155,7 +344,7 @@ pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
 /// Everything the hub is built with.
 pub fn parts(config: &HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Parts, String> {
     Ok(Parts {
-        authenticator: authenticator(config),
+        authenticator: authenticator(config)?,
         spawner: spawner(config)?,
         proxy,
         // Variables that are not UTF-8 cannot be passed on as text; they are left out.

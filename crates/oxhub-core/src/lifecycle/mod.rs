@@ -71,6 +71,11 @@ impl Hub {
         if self.store.user(user).await?.is_none() {
             return Err(HubError::NotFound(format!("No such user: {}", clip(user))));
         }
+        if self.config.authenticator.refresh_pre_spawn && !self.refresh_user(user, true).await? {
+            return Err(HubError::Refused(format!(
+                "Auth refresh needed for {user} before the server can start; please log in again"
+            )));
+        }
         let row = if server.is_empty() {
             self.store.ensure_server(user, "").await?
         } else {
@@ -367,7 +372,7 @@ impl Hub {
     }
 
     /// The user's decrypted `auth_state` when auth state is enabled (for `pre_spawn`).
-    async fn stored_auth_state(&self, user: &str) -> Result<Option<Value>, HubError> {
+    pub(crate) async fn stored_auth_state(&self, user: &str) -> Result<Option<Value>, HubError> {
         if !self.config.authenticator.enable_auth_state {
             return Ok(None);
         }

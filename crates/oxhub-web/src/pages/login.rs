@@ -42,10 +42,19 @@ fn login_page(
     let otp_prompt = setting("otp_prompt")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "OTP:".into());
+    let (service, _, _) = hub.login_texts();
+    let redirect_flow = hub.login_flow() == oxhub_plugin::auth::LoginFlow::Redirect;
+    let mut authenticator_login_url = ctx.hub("oauth_login");
+    if let Some(next) = query_value(uri, "next") {
+        authenticator_login_url.push_str(&format!("?next={}", encode(&next)));
+    }
     let resp = render(
         status,
         "login.html",
         json!({
+            "redirect_flow": redirect_flow,
+            "login_service": service,
+            "authenticator_login_url": authenticator_login_url,
             "base_url": ctx.base,
             "user": null,
             "xsrf": xsrf,
@@ -72,6 +81,16 @@ pub(super) async fn form(
     if let Some(user) = user {
         let next = query_value(&uri, "next");
         return redirect(&next_or_default(&hub, &headers, next.as_deref(), &user.name).await);
+    }
+    // `auto_login`: straight on to the identity provider, `next` and all.
+    if hub.config.authenticator.auto_login
+        && hub.login_flow() == oxhub_plugin::auth::LoginFlow::Redirect
+    {
+        let mut to = Ctx::of(&hub).hub("oauth_login");
+        if let Some(next) = query_value(&uri, "next") {
+            to.push_str(&format!("?next={}", encode(&next)));
+        }
+        return redirect(&to);
     }
     login_page(&hub, &headers, &uri, StatusCode::OK, "", None)
 }
@@ -109,21 +128,16 @@ pub(super) async fn submit(
     let session = new_session_id();
     match hub.login(&request, &session, client).await {
         Ok(Ok(login)) => {
-            if let Err(e) = hub.end_session(&old_session).await {
-                tracing::warn!("ending the pre-login session: {e}");
-            }
             let next = query_value(&uri, "next");
-            let to = next_or_default(&hub, &headers, next.as_deref(), &login.user).await;
-            let secure = is_https(&hub, &headers);
-            let xsrf = xsrf_token(&hub, &session);
-            with_cookies(
-                redirect(&to),
-                vec![
-                    session_cookie(&hub, &session, secure),
-                    xsrf_cookie(&hub, &xsrf, secure),
-                    login_cookie(&hub, &login.token, secure),
-                ],
+            logged_in(
+                &hub,
+                &headers,
+                Some(&old_session),
+                &session,
+                &login,
+                next.as_deref(),
             )
+            .await
         }
         Ok(Err(_refused)) => login_page(
             &hub,
@@ -161,6 +175,35 @@ pub(super) async fn submit(
     }
 }
 
+/// After a successful login: the pre-login session ends, and the browser gets the new
+/// session id, its XSRF token and the login cookie, and goes on to `next` (when it stays on
+/// the hub) or the default page.
+pub(super) async fn logged_in(
+    hub: &Hub,
+    headers: &HeaderMap,
+    old_session: Option<&str>,
+    session: &str,
+    login: &oxhub_core::login::Login,
+    next: Option<&str>,
+) -> Response {
+    if let Some(old) = old_session {
+        if let Err(e) = hub.end_session(old).await {
+            tracing::warn!("ending the pre-login session: {e}");
+        }
+    }
+    let to = next_or_default(hub, headers, next, &login.user).await;
+    let secure = is_https(hub, headers);
+    let xsrf = xsrf_token(hub, session);
+    with_cookies(
+        redirect(&to),
+        vec![
+            session_cookie(hub, session, secure),
+            xsrf_cookie(hub, &xsrf, secure),
+            login_cookie(hub, &login.token, secure),
+        ],
+    )
+}
+
 pub(super) async fn logout(State(hub): S, headers: HeaderMap, user: Option<PageUser>) -> Response {
     let ctx = Ctx::of(&hub);
     if let Some(session) = session_id(&headers) {
@@ -177,13 +220,20 @@ pub(super) async fn logout(State(hub): S, headers: HeaderMap, user: Option<PageU
         }
     }
     let hub_path = ctx.hub("");
+    let (_, logout_to, _) = hub.login_texts();
+    let to = if logout_to.is_empty() {
+        ctx.hub("login")
+    } else {
+        logout_to.to_owned()
+    };
     with_cookies(
-        redirect(&ctx.hub("login")),
+        redirect(&to),
         vec![
             clear_cookie(SESSION_COOKIE, &ctx.base),
             clear_cookie(LOGIN_COOKIE, &hub_path),
             clear_cookie("jupyterhub-services", &format!("{}services", ctx.base)),
             clear_cookie(XSRF_COOKIE, &hub_path),
+            clear_cookie(super::redirect_login::STATE_COOKIE, &hub_path),
         ],
     )
 }

@@ -6,6 +6,7 @@
 mod home;
 mod login;
 mod next;
+mod redirect_login;
 pub(crate) mod render;
 mod spawn;
 mod user;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/", get(hub_root))
         .route("/hub/login", get(login::form).post(login::submit))
         .route("/hub/logout", get(login::logout))
+        .route("/hub/oauth_login", get(redirect_login::start))
+        .route("/hub/oauth_callback", get(redirect_login::callback))
         .route("/hub/home", get(home::home))
         .route("/hub/spawn", get(spawn::own).post(spawn::own_post))
         .route(
