@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
+# python3 (+venv), openssl, Node.js/npm, slapd, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -13,6 +13,8 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# A real OpenLDAP server for the LDAPAuthenticator tests (started by the tests on loopback).
+command -v slapd >/dev/null 2>&1 || need_apt+=(slapd ldap-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -q
@@ -21,7 +23,7 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo is required (install Rust with rustup)"; exit 1; }
 bash scripts/build-deps.sh
 # The PAM suite creates system users; here it must run, not skip.
-export OXHUB_TEST_REQUIRE_PAM=1
+export OXHUB_TEST_REQUIRE_PAM=1 OXHUB_TEST_REQUIRE_LDAP=1
 
 echo "== PostgreSQL for the store suite"
 pg_dir=$(mktemp -d)
@@ -63,7 +65,7 @@ bash scripts/e2e-venv.sh
 echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing spawners, a hub killed mid-spawn, the idle culler"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_jupyterlab.py --oxhub "$oxhub"
 
-echo "== redirect logins against a real OpenID provider (node oidc-provider): OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh"
+echo "== logins against real identity sources: slapd (LDAPAuthenticator: bind template, lookup_dn, groups, StartTLS, LDAPS, injection) and node oidc-provider (OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 .cache/venv-e2e/bin/python tests/e2e/oxhub_logins.py --oxhub "$oxhub"
 

@@ -23,6 +23,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ import urllib.parse
 
 import requests
 
-from oxhub_jupyterlab import Abort, Checks, Hub, VENV_BIN, follow, free_ports, popen, wait_for
+from oxhub_jupyterlab import Abort, Checks, Hub, VENV_BIN, follow, free_ports, login, popen, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDP_DIR = os.path.join(HERE, "..", "idp")
@@ -588,7 +589,200 @@ c.Authenticator.allow_all = True
         hub.cleanup()
 
 
-SCENARIOS = [scenario_oidc, scenario_explicit_urls, scenario_github, scenario_gitlab, scenario_google,
+class Slapd:
+    """A real OpenLDAP server with a small tree, plain LDAP (StartTLS) and LDAPS on loopback,
+    its certificate signed by a CA made for the run."""
+
+    BASE = "dc=example,dc=org"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="oxhub-slapd-")
+        os.chmod(self.dir, 0o755)
+        self.port, self.tls_port = free_ports(2)
+        d = self.dir
+        run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, cwd=d)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", "/CN=oxhub test CA")
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+        with open(os.path.join(d, "san.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+        self.ca = os.path.join(d, "ca.pem")
+        rootpw = subprocess.run(["slappasswd", "-s", "adminpw"], check=True, capture_output=True, text=True).stdout.strip()
+        os.makedirs(os.path.join(d, "db"))
+        with open(os.path.join(d, "slapd.conf"), "w") as f:
+            f.write(f"""include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {d}/slapd.pid
+TLSCACertificateFile {d}/ca.pem
+TLSCertificateFile {d}/server.pem
+TLSCertificateKeyFile {d}/server.key
+database mdb
+maxsize 104857600
+suffix "{self.BASE}"
+rootdn "cn=admin,{self.BASE}"
+rootpw {rootpw}
+directory {d}/db
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+""")
+        subprocess.run(["chown", "-R", "openldap:openldap", d], check=True)
+        self.url = f"ldap://127.0.0.1:{self.port}"
+        subprocess.run(["slapd", "-f", f"{d}/slapd.conf", "-h", f"{self.url}/ ldaps://127.0.0.1:{self.tls_port}/",
+                        "-u", "openldap", "-g", "openldap"], check=True)
+        ok = wait_for(lambda: subprocess.run(["ldapsearch", "-x", "-H", self.url, "-b", "", "-s", "base"],
+                                             capture_output=True).returncode == 0, 20)
+        if not ok:
+            raise Abort("slapd did not start")
+        people = "ou=people," + self.BASE
+        ldif = [f"dn: {self.BASE}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n",
+                f"dn: {people}\nobjectClass: organizationalUnit\nou: people\n",
+                f"dn: ou=groups,{self.BASE}\nobjectClass: organizationalUnit\nou: groups\n"]
+        for i, (uid, cn) in enumerate([("alice", "alice.a"), ("bob", "bob.b")]):
+            pw = subprocess.run(["slappasswd", "-s", f"{uid}pw"], check=True, capture_output=True, text=True).stdout.strip()
+            ldif.append(f"dn: uid={uid},{people}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: {uid}\n"
+                        f"cn: {cn}\nsn: Tester\nmail: {uid}@example.org\nuidNumber: {30001 + i}\ngidNumber: 30001\n"
+                        f"homeDirectory: /home/{uid}\nuserPassword: {pw}\n")
+        ldif.append(f"dn: cn=hub-users,ou=groups,{self.BASE}\nobjectClass: groupOfNames\ncn: hub-users\n"
+                    f"member: uid=alice,{people}\n")
+        ldif.append(f"dn: cn=staff,ou=groups,{self.BASE}\nobjectClass: posixGroup\ncn: staff\ngidNumber: 30010\n"
+                    f"memberUid: bob.b\n")
+        subprocess.run(["ldapadd", "-x", "-H", self.url, "-D", f"cn=admin,{self.BASE}", "-w", "adminpw"],
+                       input="\n".join(ldif), text=True, check=True, capture_output=True)
+
+    def stop(self):
+        try:
+            with open(os.path.join(self.dir, "slapd.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 15)
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def ldap_config(slapd, extra):
+    return f"""
+c.JupyterHub.authenticator_class = 'ldapauthenticator.LDAPAuthenticator'
+c.LDAPAuthenticator.server_address = '127.0.0.1'
+c.LDAPAuthenticator.server_port = {slapd.port}
+c.Spawner.cmd = ['{VENV_BIN}/jupyterhub-singleuser']
+c.Spawner.default_url = '/lab'
+{extra}
+"""
+
+
+def scenario_ldap(oxhub, c, idp, fake, ports):
+    """LDAPAuthenticator against a real slapd: bind template, lookup_dn, groups, StartTLS, LDAPS, injection"""
+    if os.geteuid() != 0 or not shutil.which("slapd"):
+        c.check("slapd is installed and the tests run as root (the test script installs it)",
+                os.environ.get("OXHUB_TEST_REQUIRE_LDAP") != "1")
+        return
+    slapd = Slapd()
+    people = "ou=people," + slapd.BASE
+    try:
+        extra = f"""
+c.LDAPAuthenticator.tls_strategy = 'insecure'
+c.LDAPAuthenticator.bind_dn_template = ['uid={{username}},{people}']
+c.LDAPAuthenticator.allowed_groups = ['cn=hub-users,ou=groups,{slapd.BASE}']
+c.LDAPAuthenticator.auth_state_attributes = ['mail']
+c.Authenticator.enable_auth_state = True
+"""
+        hub = Hub(oxhub, ldap_config(slapd, extra), env_extra={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY}, ports=ports)
+        try:
+            hub.start()
+            s, r = login(hub, c, "alice", "alicepw")
+            c.require("alice binds with her DN from bind_dn_template and is in hub-users (302)", r.status_code == 302,
+                      f"{r.status_code} {hub.tail(6)}")
+            r = follow(s, hub, s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=60), pending_wait=120)
+            c.check("an LDAP login ends on the JupyterLab page",
+                    r.status_code == 200 and r.url.startswith(hub.url + "/user/alice/lab") and "JupyterLab" in r.text,
+                    f"{r.status_code} {r.url}")
+            state = user_model(hub, "alice").get("auth_state") or {}
+            c.check("auth_state holds the matched group and the requested attributes",
+                    state.get("ldap_groups") == [f"cn=hub-users,ou=groups,{slapd.BASE}"]
+                    and state.get("user_attributes", {}).get("mail") == ["alice@example.org"], state)
+            s, r = login(hub, c, "alice", "wrong")
+            c.check("a wrong password is refused (403)", r.status_code == 403, r.status_code)
+            s, r = login(hub, c, "bob", "bobpw")
+            c.check("bob (right password, not in hub-users) is refused (403)",
+                    r.status_code == 403 and hub.api("GET", "/users/bob").status_code == 404, r.status_code)
+            for name in ["*", "alice)(uid=*", "alice,ou=people", "al\x00ice", "ALICE"]:
+                s, r = login(hub, c, name, "alicepw")
+                c.check(f"the name {name!r} logs nobody in (valid_username_regex, as typed)", r.status_code == 403,
+                        r.status_code)
+        finally:
+            hub.cleanup()
+
+        # lookup_dn over StartTLS, with the regex opened up so escaping alone must hold.
+        extra = f"""
+c.LDAPAuthenticator.server_port = {slapd.port}
+c.LDAPAuthenticator.tls_strategy = 'before_bind'
+c.LDAPAuthenticator.tls_kwargs = {{'ca_certs_file': '{slapd.ca}'}}
+c.LDAPAuthenticator.lookup_dn = True
+c.LDAPAuthenticator.user_search_base = '{people}'
+c.LDAPAuthenticator.user_attribute = 'uid'
+c.LDAPAuthenticator.lookup_dn_user_dn_attribute = 'cn'
+c.LDAPAuthenticator.use_lookup_dn_username = True
+c.LDAPAuthenticator.valid_username_regex = r'.+'
+c.LDAPAuthenticator.allowed_groups = ['cn=staff,ou=groups,{slapd.BASE}']
+c.Authenticator.allowed_users = {{'alice.a'}}
+"""
+        hub = Hub(oxhub, ldap_config(slapd, extra), ports=free_ports(3))
+        try:
+            hub.start()
+            s, r = login(hub, c, "bob", "bobpw")
+            c.check("lookup_dn over StartTLS: bob is found, binds, is in staff (memberUid = the resolved cn) and is named by it",
+                    r.status_code == 302 and hub.api("GET", "/users/bob.b").status_code == 200,
+                    f"{r.status_code} {hub.tail(6)}")
+            s, r = login(hub, c, "alice", "alicepw")
+            c.check("alice (in allowed_users as alice.a) logs in", r.status_code == 302, r.status_code)
+            for name in ["al*", "*", "alice)(uid=*", "x)(|(uid=alice"]:
+                s, r = login(hub, c, name, "alicepw")
+                c.check(f"filter injection {name!r} with alice's password logs nobody in", r.status_code == 403,
+                        r.status_code)
+        finally:
+            hub.cleanup()
+
+        # LDAPS, and a bind template list whose first entry does not match.
+        extra = f"""
+c.LDAPAuthenticator.server_port = {slapd.tls_port}
+c.LDAPAuthenticator.tls_strategy = 'on_connect'
+c.LDAPAuthenticator.tls_kwargs = {{'ca_certs_file': '{slapd.ca}'}}
+c.LDAPAuthenticator.bind_dn_template = ['uid={{username}},ou=nobody,{slapd.BASE}', 'uid={{username}},{people}']
+c.Authenticator.allow_all = True
+"""
+        hub = Hub(oxhub, ldap_config(slapd, extra), ports=free_ports(3))
+        try:
+            hub.start()
+            s, r = login(hub, c, "bob", "bobpw")
+            c.check("LDAPS: bob binds with the second template", r.status_code == 302, f"{r.status_code} {hub.tail(6)}")
+        finally:
+            hub.cleanup()
+
+        # The directory goes away: a clear 503, not "wrong password".
+        slapd.stop()
+        extra = "c.LDAPAuthenticator.tls_strategy = 'insecure'\n" \
+                f"c.LDAPAuthenticator.bind_dn_template = 'uid={{username}},{people}'\nc.Authenticator.allow_all = True\n"
+        hub = Hub(oxhub, ldap_config(slapd, extra), ports=free_ports(3))
+        try:
+            hub.start()
+            s, r = login(hub, c, "alice", "alicepw")
+            c.check("with the LDAP server down a login answers 503 'login service is unavailable'",
+                    r.status_code == 503 and "login service is unavailable" in r.text, r.status_code)
+        finally:
+            hub.cleanup()
+    finally:
+        slapd.stop()
+
+
+SCENARIOS = [scenario_ldap, scenario_oidc, scenario_explicit_urls, scenario_github, scenario_gitlab, scenario_google,
              scenario_auth0, scenario_cilogon, scenario_provider_down]
 
 

@@ -253,7 +253,7 @@ pub static TRAITS: &[TraitDef] = &[
     t("LDAPAuthenticator", "auth_state_attributes", List, Lit("[]"), false, "User attributes copied into auth_state['user_attributes']."),
     t("LDAPAuthenticator", "bind_dn_template", StrOrList, Computed, true, "DN template(s) with {username} used to bind as the user."),
     t("LDAPAuthenticator", "group_attributes", List, Lit("['member', 'uniqueMember', 'memberUid']"), false, "Group attributes checked for membership (member, uniqueMember, memberUid)."),
-    t("LDAPAuthenticator", "group_search_filter", Str, Lit("'(\\|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))'"), false, "Filter template ({userdn}, {uid}) to find a user's groups."),
+    t("LDAPAuthenticator", "group_search_filter", Str, Lit("'(|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))'"), false, "Filter template ({userdn}, {uid}) to find a user's groups."),
     t("LDAPAuthenticator", "lookup_dn", Bool, Lit("False"), true, "Find the user's DN by search instead of bind_dn_template."),
     t("LDAPAuthenticator", "lookup_dn_search_filter", Str, Lit("'({login_attr}={login})'"), false, "Filter used for DN lookup ({login_attr}, {login})."),
     s("LDAPAuthenticator", "lookup_dn_search_password", Str, Lit("None"), false, "Password of the lookup service account."),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The authenticators this build has, as `authenticator_class` names them.
-const AUTHENTICATORS: &str = "pam, dummy, null, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
+const AUTHENTICATORS: &str = "pam, dummy, null, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
 const SPAWNERS: &str = "localprocess, simple";
 
@@ -54,6 +54,7 @@ pub fn authenticator(config: &HubConfig) -> Result<Box<dyn Authenticator>, Strin
         }
         "NullAuthenticator" => Box::new(oxhub_auth::NullAuthenticator),
         "PAMAuthenticator" => Box::new(oxhub_auth::PamAuthenticator::new(pam_settings(config))),
+        "LDAPAuthenticator" => Box::new(oxhub_auth::LdapAuthenticator::new(ldap_settings(config))?),
         other => {
             tracing::warn!(
                 "authenticator_class {other} is not available in this build of oxhub (available: {AUTHENTICATORS}); every login will be refused"
@@ -126,6 +127,53 @@ fn pam_settings(config: &HubConfig) -> oxhub_auth::PamSettings {
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
         local: local_settings(config),
+    }
+}
+
+/// `LDAPAuthenticator`'s traits.
+fn ldap_settings(config: &HubConfig) -> oxhub_auth::LdapSettings {
+    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let kwargs = trait_json(config, "tls_kwargs").unwrap_or_default();
+    let tls_strategy = match text("tls_strategy").as_deref() {
+        Some("on_connect") => oxhub_auth::TlsStrategy::OnConnect,
+        Some("insecure") => oxhub_auth::TlsStrategy::Insecure,
+        _ => oxhub_auth::TlsStrategy::BeforeBind,
+    };
+    let templates = match trait_json(config, "bind_dn_template") {
+        Some(serde_json::Value::String(one)) => vec![one],
+        other => strings(other),
+    };
+    oxhub_auth::LdapSettings {
+        server_address: text("server_address").unwrap_or_default(),
+        server_port: trait_json(config, "server_port")
+            .and_then(|v| v.as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0),
+        tls_strategy,
+        ca_certs_file: kwargs
+            .get("ca_certs_file")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        // ssl.CERT_NONE is 0.
+        no_tls_verify: kwargs.get("validate").and_then(|v| v.as_i64()) == Some(0),
+        bind_dn_template: templates,
+        lookup_dn: flag(config, "lookup_dn", false),
+        lookup_dn_search_filter: text("lookup_dn_search_filter")
+            .unwrap_or_else(|| "({login_attr}={login})".into()),
+        lookup_dn_search_user: text("lookup_dn_search_user"),
+        lookup_dn_search_password: text("lookup_dn_search_password"),
+        user_search_base: text("user_search_base").unwrap_or_default(),
+        user_attribute: text("user_attribute").unwrap_or_default(),
+        lookup_dn_user_dn_attribute: text("lookup_dn_user_dn_attribute").unwrap_or_default(),
+        search_filter: text("search_filter").unwrap_or_default(),
+        attributes: strings(trait_json(config, "attributes")),
+        allowed_groups: strings(trait_json(config, "allowed_groups")),
+        group_search_filter: text("group_search_filter").unwrap_or_default(),
+        group_attributes: strings(trait_json(config, "group_attributes")),
+        auth_state_attributes: strings(trait_json(config, "auth_state_attributes")),
+        use_lookup_dn_username: flag(config, "use_lookup_dn_username", false),
+        valid_username_regex: text("valid_username_regex").unwrap_or_default(),
+        timeout: Duration::from_secs(10),
     }
 }
 
