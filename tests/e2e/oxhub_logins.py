@@ -782,7 +782,35 @@ c.Authenticator.allow_all = True
         slapd.stop()
 
 
-SCENARIOS = [scenario_ldap, scenario_oidc, scenario_explicit_urls, scenario_github, scenario_gitlab, scenario_google,
+def scenario_native(oxhub, c, idp, fake, ports):
+    """NativeAuthenticator: sign up, log in, JupyterLab"""
+    extra = f"""
+c.JupyterHub.authenticator_class = 'native'
+c.NativeAuthenticator.open_signup = True
+c.Spawner.cmd = ['{VENV_BIN}/jupyterhub-singleuser']
+c.Spawner.default_url = '/lab'
+"""
+    hub = Hub(oxhub, extra, ports=ports)
+    try:
+        hub.start()
+        s = requests.Session()
+        r = s.get(hub.url + "/hub/signup", timeout=10)
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
+        r = s.post(hub.url + "/hub/signup", data={"_xsrf": xsrf, "username": "erin", "signup_password": "erin's passphrase",
+                                                  "signup_password_confirmation": "erin's passphrase"}, timeout=10)
+        c.require("erin signs up (open_signup: no approval needed)", r.status_code == 200 and "log in now" in r.text,
+                  f"{r.status_code} {hub.tail(4)}")
+        s, r = login(hub, c, "erin", "erin's passphrase")
+        c.require("erin logs in with her new password (302)", r.status_code == 302, f"{r.status_code} {hub.tail(4)}")
+        r = follow(s, hub, s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=60), pending_wait=120)
+        c.check("a NativeAuthenticator login ends on the JupyterLab page",
+                r.status_code == 200 and r.url.startswith(hub.url + "/user/erin/lab") and "JupyterLab" in r.text,
+                f"{r.status_code} {r.url}")
+    finally:
+        hub.cleanup()
+
+
+SCENARIOS = [scenario_native, scenario_ldap, scenario_oidc, scenario_explicit_urls, scenario_github, scenario_gitlab, scenario_google,
              scenario_auth0, scenario_cilogon, scenario_provider_down]
 
 

@@ -12,6 +12,7 @@ mod dummy;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 pub mod local;
+pub mod native;
 pub mod oauth;
 #[cfg(feature = "pam")]
 pub mod pam;
@@ -20,6 +21,7 @@ pub use dummy::{DummyAuthenticator, NullAuthenticator};
 #[cfg(feature = "ldap")]
 pub use ldap::{LdapAuthenticator, LdapSettings, TlsStrategy};
 pub use local::LocalSettings;
+pub use native::{NativeAuthenticator, NativeSettings};
 pub use oauth::{OAuthAuthenticator, OAuthSettings, Provider};
 #[cfg(feature = "pam")]
 pub use pam::{PamAuthenticator, PamSettings};

@@ -187,6 +187,11 @@ pub static CLASSES: &[ClassDef] = &[
         kind: ClassKind::Authenticator,
     },
     ClassDef {
+        name: "NativeAuthenticator",
+        parents: &["Authenticator"],
+        kind: ClassKind::Authenticator,
+    },
+    ClassDef {
         name: "OAuthenticator",
         parents: &["Authenticator"],
         kind: ClassKind::Authenticator,
@@ -554,6 +559,15 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
         names: &[
             "local-openshift",
             "oauthenticator.openshift.LocalOpenShiftOAuthenticator",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Authenticator,
+        class: "NativeAuthenticator",
+        names: &[
+            "native",
+            "nativeauthenticator.NativeAuthenticator",
+            "nativeauthenticator.nativeauthenticator.NativeAuthenticator",
         ],
     },
     Implementation {

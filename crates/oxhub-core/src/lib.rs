@@ -6,6 +6,7 @@
 //! as a validated `HubConfig`, and plug-ins only through the contracts: the binary picks the
 //! implementations and hands them over in [`hub::Parts`].
 
+pub mod accounts;
 pub mod clock;
 pub mod cookies;
 pub mod crypto;

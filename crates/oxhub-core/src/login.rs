@@ -75,6 +75,18 @@ impl Hub {
                 secs,
             ));
         }
+        // Accounts the hub keeps are stored by normalised name (as sign-up made them), so
+        // their authenticator is asked with that name; others see the name as typed.
+        let normalised;
+        let request = match request {
+            LoginRequest::Form(fields) if self.authenticator.accounts().is_some() => {
+                let mut fields = fields.clone();
+                fields.insert("username".into(), key.clone());
+                normalised = LoginRequest::Form(fields);
+                &normalised
+            }
+            other => other,
+        };
         let Some(model) = self.authenticator.authenticate(request).await? else {
             tracing::warn!(
                 "Failed login for {} from {}",
@@ -86,7 +98,7 @@ impl Hub {
         };
         self.throttle.succeeded(&key);
         let name = self.normalize_username(&model.name);
-        if UserName::parse(&name).is_err() || !self.matches_username_pattern(&name) {
+        if UserName::parse(&name).is_err() || !self.username_allowed_by_pattern(&name) {
             tracing::warn!("Disallowing invalid username {}", crate::error::clip(&name));
             return Ok(Err(LoginRefused::InvalidName));
         }
@@ -127,7 +139,8 @@ impl Hub {
         Ok(Ok(Login { user: name, token }))
     }
 
-    fn matches_username_pattern(&self, name: &str) -> bool {
+    /// `username_pattern`, anchored at the start as Python's `re.match` is.
+    pub(crate) fn username_allowed_by_pattern(&self, name: &str) -> bool {
         let pattern = &self.config.authenticator.username_pattern;
         if pattern.is_empty() {
             return true;

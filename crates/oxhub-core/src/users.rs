@@ -120,6 +120,9 @@ impl Hub {
         }
         self.stop_all_of_user(name).await?;
         self.store.delete_user(name).await?;
+        if let Some(accounts) = self.authenticator.accounts() {
+            accounts.forget(name).await?;
+        }
         tracing::info!("Deleted user {name}");
         Ok(())
     }

@@ -204,6 +204,11 @@ pub trait Authenticator: Send + Sync {
     fn allow_all_by_default(&self) -> bool {
         false
     }
+
+    /// The accounts this authenticator keeps itself (sign-up, approval, passwords), if any.
+    fn accounts(&self) -> Option<&dyn crate::accounts::Accounts> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! answer: a request that cannot work (400), a backend that is down (503), or an internal
 //! failure (500, logged, never shown).
 
+pub mod accounts;
 pub mod auth;
 pub mod proxy;
 pub mod spawn;

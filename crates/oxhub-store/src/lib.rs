@@ -6,6 +6,7 @@
 //! both dialects share (`$n` placeholders, `RETURNING`), and only the schema (`migrations.rs`)
 //! is written per dialect. Timestamps are milliseconds since the Unix epoch.
 
+mod accounts;
 pub mod migrations;
 mod oauth;
 mod servers;

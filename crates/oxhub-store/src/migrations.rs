@@ -164,4 +164,15 @@ ALTER TABLE oauth_clients ADD COLUMN link_server TEXT;
 ALTER TABLE oauth_clients ADD COLUMN link_service TEXT
 "#,
     },
+    Step {
+        version: 4,
+        description: "accounts kept by the authenticator (NativeAuthenticator)",
+        sql: r#"
+CREATE TABLE auth_accounts (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated BIGINT NOT NULL
+)
+"#,
+    },
 ];

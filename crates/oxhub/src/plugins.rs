@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The authenticators this build has, as `authenticator_class` names them.
-const AUTHENTICATORS: &str = "pam, dummy, null, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
+const AUTHENTICATORS: &str = "pam, dummy, null, native, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
 const SPAWNERS: &str = "localprocess, simple";
 
@@ -40,7 +40,10 @@ fn text(
 
 /// The authenticator named by the configuration. A class this build does not have yet still
 /// lets the hub serve its API with tokens: every login is refused, and the log says why.
-pub fn authenticator(config: &HubConfig) -> Result<Box<dyn Authenticator>, String> {
+pub fn authenticator(
+    config: &HubConfig,
+    store: &oxhub_store::Store,
+) -> Result<Box<dyn Authenticator>, String> {
     let a = &config.authenticator;
     if let Some(provider) = oauth_provider(config) {
         let settings = oauth_settings(config, provider);
@@ -54,6 +57,10 @@ pub fn authenticator(config: &HubConfig) -> Result<Box<dyn Authenticator>, Strin
         }
         "NullAuthenticator" => Box::new(oxhub_auth::NullAuthenticator),
         "PAMAuthenticator" => Box::new(oxhub_auth::PamAuthenticator::new(pam_settings(config))),
+        "NativeAuthenticator" => Box::new(oxhub_auth::NativeAuthenticator::new(
+            native_settings(config)?,
+            Arc::new(StoreAccounts(store.clone())),
+        )),
         "LDAPAuthenticator" => Box::new(oxhub_auth::LdapAuthenticator::new(ldap_settings(config))?),
         other => {
             tracing::warn!(
@@ -127,6 +134,76 @@ fn pam_settings(config: &HubConfig) -> oxhub_auth::PamSettings {
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
         local: local_settings(config),
+    }
+}
+
+/// `NativeAuthenticator`'s traits. Self-approval by e-mail is not supported: a config asking
+/// for it is refused rather than half-honoured.
+fn native_settings(config: &HubConfig) -> Result<oxhub_auth::NativeSettings, String> {
+    let int = |k: &str, default: u64| {
+        trait_json(config, k)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(default)
+    };
+    let self_approval = trait_json(config, "allow_self_approval_for")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !self_approval.is_empty() {
+        return Err("NativeAuthenticator.allow_self_approval_for (approval by e-mail) is not supported by oxhub; approve accounts at /hub/authorize".into());
+    }
+    Ok(oxhub_auth::NativeSettings {
+        enable_signup: flag(config, "enable_signup", true),
+        open_signup: flag(config, "open_signup", false),
+        minimum_password_length: usize::try_from(int("minimum_password_length", 8)).unwrap_or(8),
+        check_common_password: flag(config, "check_common_password", true),
+        allowed_failed_logins: u32::try_from(int("allowed_failed_logins", 0)).unwrap_or(u32::MAX),
+        seconds_before_next_try: int("seconds_before_next_try", 600),
+        ask_email_on_signup: flag(config, "ask_email_on_signup", false),
+        allow_2fa: flag(config, "allow_2fa", false),
+        clock: oxhub_core::clock::now_ms,
+    })
+}
+
+/// The hub's database as NativeAuthenticator's account store.
+struct StoreAccounts(oxhub_store::Store);
+
+fn store_error(e: oxhub_store::StoreError) -> oxhub_plugin::auth::AuthError {
+    oxhub_plugin::auth::AuthError::Internal(format!("account store: {e}"))
+}
+
+impl oxhub_plugin::accounts::AccountStore for StoreAccounts {
+    fn load<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> oxhub_plugin::BoxFuture<'a, Result<Option<serde_json::Value>, oxhub_plugin::auth::AuthError>>
+    {
+        Box::pin(async move { self.0.account(name).await.map_err(store_error) })
+    }
+    fn save<'a>(
+        &'a self,
+        name: &'a str,
+        record: &'a serde_json::Value,
+    ) -> oxhub_plugin::BoxFuture<'a, Result<(), oxhub_plugin::auth::AuthError>> {
+        Box::pin(async move {
+            self.0
+                .save_account(name, record, oxhub_core::clock::now_ms())
+                .await
+                .map_err(store_error)
+        })
+    }
+    fn remove<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> oxhub_plugin::BoxFuture<'a, Result<bool, oxhub_plugin::auth::AuthError>> {
+        Box::pin(async move { self.0.delete_account(name).await.map_err(store_error) })
+    }
+    fn all(
+        &self,
+    ) -> oxhub_plugin::BoxFuture<
+        '_,
+        Result<Vec<(String, serde_json::Value)>, oxhub_plugin::auth::AuthError>,
+    > {
+        Box::pin(async move { self.0.accounts().await.map_err(store_error) })
     }
 }
 
@@ -390,9 +467,13 @@ pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
 }
 
 /// Everything the hub is built with.
-pub fn parts(config: &HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Parts, String> {
+pub fn parts(
+    config: &HubConfig,
+    proxy: Option<Box<dyn Proxy>>,
+    store: &oxhub_store::Store,
+) -> Result<Parts, String> {
     Ok(Parts {
-        authenticator: authenticator(config)?,
+        authenticator: authenticator(config, store)?,
         spawner: spawner(config)?,
         proxy,
         // Variables that are not UTF-8 cannot be passed on as text; they are left out.

@@ -15,10 +15,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 /// The store, the plug-ins and the hub on them, with the start-up state applied.
 async fn open(config: HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Hub, String> {
-    let parts = crate::plugins::parts(&config, proxy)?;
     let store = oxhub_store::Store::open(&config.hub.db_url)
         .await
         .map_err(|e| e.to_string())?;
+    let parts = crate::plugins::parts(&config, proxy, &store)?;
     let hub = Hub::new(config, store, parts).map_err(|e| e.to_string())?;
     oxhub_core::startup::apply(&hub)
         .await

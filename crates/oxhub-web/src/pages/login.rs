@@ -53,6 +53,8 @@ fn login_page(
         "login.html",
         json!({
             "redirect_flow": redirect_flow,
+            "signup_url": hub.accounts().filter(|a| a.signup_enabled()).map(|_| ctx.hub("signup")),
+            "two_factor": hub.accounts().is_some_and(|a| a.offers_two_factor()),
             "login_service": service,
             "authenticator_login_url": authenticator_login_url,
             "base_url": ctx.base,

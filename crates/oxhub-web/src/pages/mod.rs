@@ -3,6 +3,7 @@
 //! `/user-redirect/`), and here the redirects between them, the proxy's error pages and the
 //! helpers they share. Who is calling comes from `caller.rs`; errors are `PageError`s.
 
+mod accounts;
 mod home;
 mod login;
 mod next;
@@ -36,6 +37,27 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/", get(hub_root))
         .route("/hub/login", get(login::form).post(login::submit))
         .route("/hub/logout", get(login::logout))
+        .route(
+            "/hub/signup",
+            get(accounts::signup_form).post(accounts::signup_submit),
+        )
+        .route("/hub/authorize", get(accounts::authorize_page))
+        .route(
+            "/hub/authorize/{name}",
+            axum::routing::post(accounts::authorize_post),
+        )
+        .route(
+            "/hub/discard/{name}",
+            axum::routing::post(accounts::discard_post),
+        )
+        .route(
+            "/hub/change-password",
+            get(accounts::password_form).post(accounts::password_submit),
+        )
+        .route(
+            "/hub/change-password/{name}",
+            get(accounts::password_form_for).post(accounts::password_submit_for),
+        )
         .route("/hub/oauth_login", get(redirect_login::start))
         .route("/hub/oauth_callback", get(redirect_login::callback))
         .route("/hub/home", get(home::home))

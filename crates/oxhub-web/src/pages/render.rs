@@ -21,6 +21,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("error.html", include_str!("../../templates/error.html")),
     ("oauth.html", include_str!("../../templates/oauth.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    (
+        "authorize.html",
+        include_str!("../../templates/authorize.html"),
+    ),
+    (
+        "change-password.html",
+        include_str!("../../templates/change-password.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {
