@@ -652,7 +652,7 @@ pub fn implementation_names(kind: ClassKind) -> Vec<&'static str> {
 /// The declarative form oxhub offers where JupyterHub takes a Python callable.
 pub fn hook_alternative(class: &str, name: &str) -> &'static str {
     match (class, name) {
-        (_, "pre_spawn_hook") | (_, "post_stop_hook") => {
+        (_, "pre_spawn_hook") | (_, "post_stop_hook") | (_, "post_auth_hook") => {
             "give a command instead, e.g. ['/usr/local/bin/make-home', '{username}']"
         }
         (_, "options_form") => "give the form's HTML as a string (or a KubeSpawner.profile_list)",
@@ -666,7 +666,7 @@ pub fn hook_alternative(class: &str, name: &str) -> &'static str {
         (_, "username_claim") | (_, "auth_state_groups_key") => {
             "give a claim name or a dotted key path"
         }
-        (_, "post_auth_hook") | (_, "modify_auth_state_hook") => {
+        (_, "modify_auth_state_hook") => {
             "use username_map, allowed_groups or auth_state_groups_key"
         }
         (_, "template_vars") => "give plain values",

@@ -185,7 +185,7 @@ pub static TRAITS: &[TraitDef] = &[
     t("Authenticator", "manage_groups", Bool, Lit("False"), true, "Authenticator owns group membership (groups API disabled)."),
     t("Authenticator", "manage_roles", Bool, Lit("False"), false, "Authenticator owns role assignment."),
     t("Authenticator", "otp_prompt", Str, Lit("'OTP:'"), false, "Label for the one-time-password field."),
-    t("Authenticator", "post_auth_hook", Hook, Lit("None"), false, "Callable(authenticator, handler, auth_model) run after successful auth; may edit the model."),
+    t("Authenticator", "post_auth_hook", Command, Lit("None"), false, "Command run after a successful login (oxhub: a command list instead of a Python callable): the auth model as JSON on stdin ({name, admin, groups, auth_state}); print the model, changed or not, on stdout (nothing keeps it); a non-zero exit refuses the login."),
     t("Authenticator", "reconcile_auth_state_hook", Hook, Lit("None"), false, "Callable merging old and new auth_state at login."),
     t("Authenticator", "refresh_pre_spawn", Bool, Lit("False"), false, "Force refresh_user before each spawn."),
     t("Authenticator", "refresh_pre_stop", Bool, Lit("False"), false, "Force refresh_user before each stop."),

@@ -118,6 +118,11 @@ impl Hub {
         };
         let crypt =
             crate::crypto::CryptKeeper::new(&keys).map_err(|e| HubError::Invalid(e.to_string()))?;
+        if config.authenticator.enable_auth_state && !crypt.available() {
+            return Err(HubError::Invalid(
+                "Authenticator.enable_auth_state is on, but auth_state encryption is not available: set JUPYTERHUB_CRYPT_KEY (32 bytes, hex or base64; `openssl rand -hex 32`)".into(),
+            ));
+        }
         let env_secret = parts
             .environment
             .get("JPY_COOKIE_SECRET")

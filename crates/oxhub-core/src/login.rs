@@ -119,10 +119,36 @@ impl Hub {
             return Ok(Err(LoginRefused::NotAllowed));
         }
         // `admin_users` only grants; the authenticator's word (admin groups) grants and revokes.
-        let admin = if a.admin_users.contains(&name) {
-            Some(true)
+        let mut model = model;
+        model.name = name;
+        if a.admin_users.contains(&model.name) {
+            model.admin = Some(true);
+        }
+        // `post_auth_hook` (a command here) sees and may change the model; a name it changes
+        // is checked again.
+        if !a.post_auth_hook.is_empty() {
+            let Some(changed) = crate::hooks::run_post_auth_hook(&a.post_auth_hook, &model).await?
+            else {
+                return Ok(Err(LoginRefused::NotAllowed));
+            };
+            if changed.name != model.name
+                && (UserName::parse(&changed.name).is_err()
+                    || a.blocked_users.contains(&changed.name))
+            {
+                tracing::warn!(
+                    "post_auth_hook named {} (refused)",
+                    crate::error::clip(&changed.name)
+                );
+                return Ok(Err(LoginRefused::InvalidName));
+            }
+            model = changed;
+        }
+        let name = model.name.clone();
+        let admin = model.admin;
+        let existing = if existing.as_ref().is_some_and(|u| u.name == name) {
+            existing
         } else {
-            model.admin
+            self.store.user(&name).await?
         };
         let user = match existing {
             Some(user) => user,

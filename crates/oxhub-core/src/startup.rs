@@ -81,6 +81,31 @@ async fn ensure_user(hub: &Hub, name: &str, admin: bool) -> Result<(), HubError>
 }
 
 /// Apply the configuration's start-up state to the database.
+async fn check_stored_names(hub: &Hub) -> Result<(), HubError> {
+    let query = oxhub_store::UserQuery {
+        offset: 0,
+        limit: i64::MAX,
+        name_filter: None,
+        state: None,
+        sort: Default::default(),
+    };
+    let (users, _) = hub.store.users(&query).await?;
+    for user in users {
+        let name = &user.name;
+        if UserName::parse(name).is_ok() && hub.username_allowed_by_pattern(name) {
+            continue;
+        }
+        if !hub.config.authenticator.delete_invalid_users {
+            return Err(invalid(format!(
+                "user {name:?} in the database is not a valid username; set Authenticator.delete_invalid_users = True to delete such users at start-up"
+            )));
+        }
+        tracing::warn!("Deleting invalid user {name:?} (delete_invalid_users)");
+        hub.store.delete_user(name).await?;
+    }
+    Ok(())
+}
+
 pub async fn apply(hub: &Hub) -> Result<(), HubError> {
     let cfg = &hub.config;
 
@@ -124,6 +149,10 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
                 .await?;
         }
     }
+
+    // Users in the database that today's name rules refuse (a changed username_pattern, say):
+    // an error, or deleted with `delete_invalid_users`.
+    check_stored_names(hub).await?;
 
     // Admin and allowed users.
     for name in &cfg.authenticator.admin_users {

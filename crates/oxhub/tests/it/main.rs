@@ -10,6 +10,7 @@ mod advisories;
 mod api;
 mod config;
 mod hub_state;
+mod login_knobs;
 mod native;
 mod pages;
 mod pam;
