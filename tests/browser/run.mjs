@@ -14,7 +14,7 @@
 // each test. The last line is `browser: N passed, N failed`; the exit status is non-zero on any
 // failure.
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -133,9 +133,14 @@ class Hub {
     this.exited = null;
   }
 
-  async start() {
-    [this.port, this.apiPort, this.hubPort] = await freePorts(3);
+  /** The hub's ports, picked before start() when a test's setup needs the hub's URL. */
+  async pickPorts() {
+    if (!this.port) [this.port, this.apiPort, this.hubPort] = await freePorts(3);
     this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    await this.pickPorts();
     const root = process.getuid && process.getuid() === 0;
     const config = [
       `c.JupyterHub.ip = '127.0.0.1'`,
@@ -144,7 +149,7 @@ class Hub {
       `c.JupyterHub.hub_port = ${this.hubPort}`,
       `c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:${this.apiPort}'`,
       `c.ConfigurableHTTPProxy.pid_file = 'proxy.pid'`,
-      `c.JupyterHub.authenticator_class = 'dummy'`,
+      this.authenticator || `c.JupyterHub.authenticator_class = 'dummy'`,
       `c.DummyAuthenticator.password = ${py(PASSWORD)}`,
       `c.Authenticator.admin_users = {'admin'}`,
       `c.JupyterHub.api_tokens = {${py(ADMIN_TOKEN)}: 'admin'}`,
@@ -292,11 +297,11 @@ async function shot(page, name) {
 }
 
 /** Fills and submits the login form of the page currently showing it. */
-async function submitLogin(c, page, user, screenshot) {
+async function submitLogin(c, page, user, screenshot, password = PASSWORD) {
   const ok = await page.locator("#login-form").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
   c.require("the login form is shown", ok, page.url());
   await page.fill("#username_input", user);
-  await page.fill("#password_input", PASSWORD);
+  await page.fill("#password_input", password);
   if (screenshot) await shot(page, screenshot);
   await page.click("#login_submit");
 }
@@ -470,7 +475,148 @@ const slowSpawn = {
   },
 };
 
+// ---- one login per authenticator backend, each ending in JupyterLab
+
+/** The form login of `user` with `password` → JupyterLab; `name` is the hub user it becomes. */
+async function formLoginToLab(c, hub, page, user, password, name, tag) {
+  await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+  await submitLogin(c, page, user, `${tag}-login.png`, password);
+  const lab = await waitForLab(page, `/user/${name}/`, 120_000);
+  c.require(`${tag}: the login leads to JupyterLab`, !lab, lab + "\n" + hub.tail(8));
+  await shot(page, `${tag}-jupyterlab.png`);
+}
+
+const loginPam = {
+  hub: () => ({}),
+  skip: () => (process.getuid && process.getuid() === 0 ? "" : "PAM users can only be created as root"),
+  setup: async (hub) => {
+    const name = "oxbr" + crypto.randomBytes(3).toString("hex");
+    const password = "Browser pam " + crypto.randomBytes(4).toString("hex");
+    execFileSync("useradd", ["-m", "-s", "/bin/sh", name]);
+    execFileSync("chpasswd", [], { input: `${name}:${password}\n` });
+    hub.authenticator = `c.JupyterHub.authenticator_class = 'pam'\nc.Authenticator.allowed_users = {${py(name)}}`;
+    // PAM's users are the system's: there is no 'admin' account to make an admin of.
+    hub.extra += "\nc.Authenticator.admin_users = set()\nc.JupyterHub.api_tokens = {}";
+    hub.pam = { name, password };
+    return () => execFileSync("userdel", ["-r", name], { stdio: "ignore" });
+  },
+  run: async (c, hub, { page }) => formLoginToLab(c, hub, page, hub.pam.name, hub.pam.password, hub.pam.name, "pam"),
+};
+
+const loginLdap = {
+  hub: () => ({}),
+  skip: () => (process.getuid && process.getuid() === 0 && fs.existsSync("/usr/sbin/slapd") ? "" : "slapd needs root and the slapd package"),
+  setup: async (hub) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oxhub-browser-slapd-"));
+    const info = JSON.parse(execFileSync("python3", [path.join(ROOT, "tests", "ldap", "slapd.py"), "start", dir], { encoding: "utf8" }));
+    hub.authenticator = [
+      "c.JupyterHub.authenticator_class = 'ldapauthenticator.LDAPAuthenticator'",
+      "c.LDAPAuthenticator.server_address = '127.0.0.1'",
+      `c.LDAPAuthenticator.server_port = ${info.port}`,
+      `c.LDAPAuthenticator.tls_kwargs = {'ca_certs_file': ${py(info.ca)}}`,
+      `c.LDAPAuthenticator.bind_dn_template = ['uid={username},ou=people,${info.base}']`,
+      `c.LDAPAuthenticator.allowed_groups = ['cn=hub-users,ou=groups,${info.base}']`,
+    ].join("\n");
+    return () => execFileSync("python3", [path.join(ROOT, "tests", "ldap", "slapd.py"), "stop", dir]);
+  },
+  run: async (c, hub, { page }) => formLoginToLab(c, hub, page, "alice", "alicepw", "alice", "ldap"),
+};
+
+const loginOidc = {
+  hub: () => ({}),
+  setup: async (hub) => {
+    const [port] = await freePorts(1);
+    const idpUrl = `http://127.0.0.1:${port}`;
+    const log = fs.openSync(path.join(hub.dir, "idp.log"), "a");
+    const idp = spawn("node", [path.join(ROOT, "tests", "idp", "idp.mjs")], {
+      cwd: path.join(ROOT, "tests", "idp"),
+      env: { ...process.env, PORT: String(port), REDIRECT_URIS: `${hub.url}/hub/oauth_callback` },
+      stdio: ["ignore", log, log],
+    });
+    fs.closeSync(log);
+    const up = await waitFor(async () => {
+      const r = await fetch(idpUrl + "/.well-known/openid-configuration", { signal: AbortSignal.timeout(2000) });
+      return r.status === 200;
+    }, 30_000);
+    if (!up) throw new Failure("the OpenID provider did not start: " + fs.readFileSync(path.join(hub.dir, "idp.log"), "utf8"));
+    hub.authenticator = [
+      "c.JupyterHub.authenticator_class = 'generic-oauth'",
+      `c.GenericOAuthenticator.oidc_issuer = ${py(idpUrl)}`,
+      "c.GenericOAuthenticator.client_id = 'hub'",
+      "c.GenericOAuthenticator.client_secret = 'hub-secret'",
+      `c.GenericOAuthenticator.oauth_callback_url = ${py(hub.url + "/hub/oauth_callback")}`,
+      "c.GenericOAuthenticator.scope = ['openid', 'profile', 'groups']",
+      "c.GenericOAuthenticator.username_claim = 'preferred_username'",
+      "c.GenericOAuthenticator.login_service = 'Test IdP'",
+      "c.Authenticator.manage_groups = True",
+      "c.GenericOAuthenticator.allowed_groups = {'hub-users'}",
+    ].join("\n");
+    return () => idp.kill("SIGTERM");
+  },
+  run: async (c, hub, { page }) => {
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    const button = page.locator("#login-redirect", { hasText: "Sign in with Test IdP" });
+    c.require("the login page shows 'Sign in with Test IdP'", await button.waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false));
+    await shot(page, "oidc-login.png");
+    await button.click();
+    const form = await page.locator("#idp-login").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
+    c.require("the button leads to the identity provider's sign-in form", form, page.url());
+    await page.fill("#idp-login", "alice");
+    await page.fill("#idp-password", "alicepw");
+    await shot(page, "oidc-provider.png");
+    await page.click("#idp-submit");
+    const lab = await waitForLab(page, "/user/alice/", 120_000);
+    c.require("oidc: after the provider, the browser lands in JupyterLab", !lab, lab + "\n" + hub.tail(8));
+    await shot(page, "oidc-jupyterlab.png");
+  },
+};
+
+const loginNative = {
+  hub: () => ({}),
+  setup: async (hub) => {
+    hub.authenticator = "c.JupyterHub.authenticator_class = 'native'\nc.NativeAuthenticator.open_signup = True";
+    return () => {};
+  },
+  run: async (c, hub, { page }) => {
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await page.click("#signup-link", { timeout: 15_000 });
+    await page.fill("#username_input", "erin");
+    await page.fill("#password_input", "erin's passphrase");
+    await page.fill("#password_confirmation_input", "erin's passphrase");
+    await shot(page, "native-signup.png");
+    await page.click("#signup_submit");
+    const said = await page.locator("#signup-result").textContent({ timeout: 15_000 }).catch(() => "");
+    c.check("the sign-up page says the account was created", /created/.test(said || ""), said);
+    await shot(page, "native-signed-up.png");
+    await formLoginToLab(c, hub, page, "erin", "erin's passphrase", "erin", "native");
+    // The admin (pre-approved: in admin_users) signs up and sees the approval page.
+    await page.goto(hub.url + "/hub/logout", { timeout: 30_000 });
+    await page.goto(hub.url + "/hub/signup", { timeout: 30_000 });
+    await page.fill("#username_input", "admin");
+    await page.fill("#password_input", "the admin's passphrase");
+    await page.fill("#password_confirmation_input", "the admin's passphrase");
+    await page.click("#signup_submit");
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await submitLogin(c, page, "admin", "", "the admin's passphrase");
+    await page.waitForLoadState("load", { timeout: 15_000 }).catch(() => {});
+    await page.goto(hub.url + "/hub/authorize", { timeout: 30_000 });
+    const row = await page.locator('tr[data-account="erin"] .status').textContent({ timeout: 15_000 }).catch(() => "");
+    c.check("the approval page lists erin as authorized", row === "authorized", row);
+    await shot(page, "native-authorize.png");
+    await page.click('tr[data-account="erin"] button.toggle');
+    await page.waitForLoadState("load", { timeout: 15_000 }).catch(() => {});
+    const after = await page.locator('tr[data-account="erin"] .status').textContent({ timeout: 15_000 }).catch(() => "");
+    c.check("its Unauthorize button (a POST with the XSRF token) withdraws the approval", after === "waiting", after);
+    await page.goto(hub.url + "/hub/change-password", { timeout: 30_000 });
+    await shot(page, "native-change-password.png");
+  },
+};
+
 const TESTS = [
+  ["login_pam", "PAM: a system user's password → JupyterLab", loginPam],
+  ["login_ldap", "LDAP (real slapd, StartTLS): bind as alice → JupyterLab", loginLdap],
+  ["login_oidc", "OpenID Connect (real oidc-provider): Sign in with → provider form → JupyterLab", loginOidc],
+  ["login_native", "NativeAuthenticator: sign up → log in → JupyterLab", loginNative],
   ["stop_default", "login form → JupyterLab → /hub/home → Stop My Server", stopDefault],
   ["stop_named", "named server: Add New Server → JupyterLab → its stop button", stopNamed],
   ["slow_spawn", "a 15 s spawn: spawn-pending's progress bar, then JupyterLab without reload", slowSpawn],
@@ -501,10 +647,18 @@ async function main() {
     console.log(`# ${name}: ${doc}`);
     const t = Date.now();
     const failedBefore = c.failed;
+    const skip = test.skip ? test.skip() : "";
+    if (skip) {
+      console.log(`# skipped ${name}: ${skip}`);
+      continue;
+    }
     const hub = new Hub(opts, test.hub(opts));
     let browser = null;
     let watchdog = null;
+    let cleanup = null;
     try {
+      await hub.pickPorts();
+      if (test.setup) cleanup = await test.setup(hub);
       await hub.start();
       browser = await openBrowser(hub.dir);
       const timedOut = new Promise((_, reject) => {
@@ -527,6 +681,9 @@ async function main() {
         if (hub.up) c.check(`${name}: SIGTERM stops the hub, its proxy and its servers`, leftovers.length === 0, leftovers.join(", "));
         if (c.failed > failedBefore) console.log(`# hub log (${hub.logPath}), last lines:\n${hub.tail(40).replace(/^/gm, "#   ")}`);
         else fs.rmSync(hub.dir, { recursive: true, force: true });
+      }
+      if (cleanup) {
+        try { await cleanup(); } catch (e) { console.log(`# cleanup of ${name} failed: ${e.message}`); }
       }
     }
     console.log(`# ${name} took ${((Date.now() - t) / 1000).toFixed(1)} s`);
