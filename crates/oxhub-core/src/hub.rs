@@ -90,6 +90,17 @@ pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
 
 impl Hub {
+    /// A hub that serves logins must be able to encrypt `auth_state` when it is enabled
+    /// (`oxhub token` and the other commands do not need the key).
+    pub fn check_auth_state_key(&self) -> Result<(), HubError> {
+        if self.config.authenticator.enable_auth_state && !self.crypt.available() {
+            return Err(HubError::Invalid(
+                "Authenticator.enable_auth_state is on, but auth_state encryption is not available: set JUPYTERHUB_CRYPT_KEY (32 bytes, hex or base64; `openssl rand -hex 32`)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A hub on `store` with the given plug-ins: builds the scope vocabulary (custom scopes),
     /// the `auth_state` keys and the cookie secret.
     pub fn new(config: HubConfig, store: Store, parts: Parts) -> Result<Hub, HubError> {
@@ -118,11 +129,6 @@ impl Hub {
         };
         let crypt =
             crate::crypto::CryptKeeper::new(&keys).map_err(|e| HubError::Invalid(e.to_string()))?;
-        if config.authenticator.enable_auth_state && !crypt.available() {
-            return Err(HubError::Invalid(
-                "Authenticator.enable_auth_state is on, but auth_state encryption is not available: set JUPYTERHUB_CRYPT_KEY (32 bytes, hex or base64; `openssl rand -hex 32`)".into(),
-            ));
-        }
         let env_secret = parts
             .environment
             .get("JPY_COOKIE_SECRET")

@@ -50,11 +50,13 @@ impl Hub {
             return Ok(true);
         }
         let auth_state = self.stored_auth_state(user).await?;
-        match self
-            .authenticator
-            .refresh(user, auth_state.as_ref())
-            .await?
-        {
+        let refreshed = self.authenticator.refresh(user, auth_state.as_ref()).await;
+        if refreshed.is_err() {
+            // The identity provider is down: ask again after `auth_refresh_age`, not on every
+            // request (each would wait for it to time out).
+            self.refreshed.mark(user, now);
+        }
+        match refreshed? {
             Refreshed::Unchanged => {}
             Refreshed::Updated(model) => {
                 let Some(row) = self.store.user(user).await? else {

@@ -158,6 +158,18 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
     for name in &cfg.authenticator.admin_users {
         ensure_user(hub, name, true).await?;
     }
+    // With sign-up accounts, admin_users are approved at sign-up: until an admin has signed up,
+    // whoever signs up first under that name becomes an admin.
+    if let Some(accounts) = hub.accounts() {
+        let existing: Vec<String> = accounts.list().await?.into_iter().map(|a| a.name).collect();
+        for name in &cfg.authenticator.admin_users {
+            if !existing.contains(name) {
+                tracing::warn!(
+                    "admin user {name} has no account yet: sign up as {name} at /hub/signup now (whoever signs up first under that name becomes an admin)"
+                );
+            }
+        }
+    }
     for name in &cfg.authenticator.allowed_users {
         ensure_user(hub, name, false).await?;
     }

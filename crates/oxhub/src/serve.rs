@@ -63,6 +63,7 @@ pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
         }
         let client = crate::proxy_client::ChpClient::new(&api_url, &token);
         let hub = open(config, Some(Box::new(client))).await?;
+        hub.check_auth_state_key().map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind((ip.as_str(), port))
             .await
             .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
