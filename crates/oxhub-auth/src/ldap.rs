@@ -367,6 +367,7 @@ impl LdapAuthenticator {
                 "ldap_groups": ldap_groups,
                 "user_attributes": user_attributes,
             })),
+            roles: None,
         }))
     }
 }

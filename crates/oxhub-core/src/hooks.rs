@@ -1,6 +1,7 @@
 //! `pre_spawn_hook`, `post_stop_hook` and `post_auth_hook`, which oxhub takes as commands (a
 //! Python callable cannot run here): the spawn hooks run with `JUPYTERHUB_USER` and
-//! `JUPYTERHUB_SERVER_NAME` set; the auth hook reads and writes the auth model as JSON.
+//! `JUPYTERHUB_SERVER_NAME` set; the auth hook reads and writes the auth model as JSON
+//! (`name`, `admin`, `groups`, `roles`, `auth_state`).
 
 use crate::error::{clip, HubError};
 use oxhub_plugin::auth::Authenticated;
@@ -11,7 +12,7 @@ use std::time::Duration;
 const AUTH_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Run `post_auth_hook` on a successful login's model: stdin gets `{name, admin, groups,
-/// auth_state}`; stdout may give the model back changed (empty: unchanged). `Ok(None)` when the
+/// roles, auth_state}`; stdout may give the model back changed (empty: unchanged). `Ok(None)` when the
 /// hook refuses the login (a non-zero exit); a hook that cannot run, hangs or prints something
 /// that is not a model refuses it too, with the reason logged.
 pub(crate) async fn run_post_auth_hook(
@@ -26,6 +27,7 @@ pub(crate) async fn run_post_auth_hook(
         "name": model.name,
         "admin": model.admin,
         "groups": model.groups,
+        "roles": model.roles,
         "auth_state": model.auth_state,
     })
     .to_string();
@@ -93,6 +95,13 @@ pub(crate) async fn run_post_auth_hook(
                     .collect(),
             ),
             _ => return refuse("its \"groups\" is not a list".into()),
+        };
+    }
+    if let Some(roles) = back.get("roles") {
+        changed.roles = match roles {
+            Value::Null => None,
+            Value::Array(items) => Some(items.clone()),
+            _ => return refuse("its \"roles\" is not a list".into()),
         };
     }
     if let Some(state) = back.get("auth_state") {
@@ -168,6 +177,7 @@ mod tests {
             admin: None,
             groups: Some(vec!["a".into()]),
             auth_state: Some(json!({"k": 1})),
+            roles: None,
         };
         let sh = |script: &str| ["sh", "-c", script].map(String::from).to_vec();
         // Unchanged when the hook prints nothing.

@@ -219,6 +219,16 @@ impl Hub {
                 patch.groups = Some(names);
             }
         }
+        if a.manage_roles {
+            if let Some(roles) = &model.roles {
+                let mut names = self.managed_roles(&user.name, roles).await?;
+                // The admin flag decides the admin role, whatever the list says.
+                if admin.unwrap_or(user.admin) {
+                    names.push(ADMIN_ROLE.to_owned());
+                }
+                patch.roles = Some(names);
+            }
+        }
         if a.enable_auth_state {
             if let Some(state) = &model.auth_state {
                 let sealed = self
@@ -230,13 +240,81 @@ impl Hub {
         } else if user.auth_state.is_some() {
             patch.auth_state = Some(None);
         }
-        let changes = patch.admin.is_some() || patch.groups.is_some() || patch.auth_state.is_some();
+        let changes = patch.admin.is_some()
+            || patch.groups.is_some()
+            || patch.roles.is_some()
+            || patch.auth_state.is_some();
         if changes {
             self.store
                 .patch_user(&user.name, &patch, ADMIN_ROLE)
                 .await?;
         }
         Ok(())
+    }
+
+    /// `manage_roles`: the roles an auth model names, each created or updated when it comes
+    /// with scopes (the default roles cannot be redefined; a bad scope refuses the login).
+    /// Returns the user's direct roles: these, the default `user` role, and `admin` when the
+    /// user is an admin (the admin flag decides that one).
+    async fn managed_roles(
+        &self,
+        user: &str,
+        roles: &[serde_json::Value],
+    ) -> Result<Vec<String>, HubError> {
+        let mut names = vec![crate::hub::USER_ROLE.to_owned()];
+        for role in roles {
+            let (name, spec) = match role {
+                serde_json::Value::String(name) => (name.clone(), None),
+                serde_json::Value::Object(map) => match map.get("name").and_then(|n| n.as_str()) {
+                    Some(name) => (name.to_owned(), Some(map)),
+                    None => {
+                        return Err(HubError::Invalid(format!(
+                            "manage_roles: a role of {user} has no name"
+                        )))
+                    }
+                },
+                _ => {
+                    return Err(HubError::Invalid(format!(
+                        "manage_roles: a role of {user} is neither a name nor a role"
+                    )))
+                }
+            };
+            let builtin = oxhub_model::scope::DEFAULT_ROLES
+                .iter()
+                .any(|r| r.name == name);
+            if let Some(spec) = spec.filter(|s| s.contains_key("scopes")) {
+                if builtin {
+                    tracing::warn!("manage_roles: the default role {name} cannot be redefined");
+                } else {
+                    let scopes: Vec<String> = spec["scopes"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for s in &scopes {
+                        self.vocab.check(s).map_err(|e| {
+                            HubError::Invalid(format!("manage_roles: role {name}: {e}"))
+                        })?;
+                    }
+                    let description = spec
+                        .get("description")
+                        .and_then(|d| d.as_str())
+                        .unwrap_or("");
+                    self.store.upsert_role(&name, description, &scopes).await?;
+                }
+            } else if !self.store.roles().await?.iter().any(|r| r.name == name) {
+                return Err(HubError::Invalid(format!(
+                    "manage_roles: {user}'s role {name} does not exist and comes without scopes"
+                )));
+            }
+            if name != ADMIN_ROLE && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(names)
     }
 
     /// A login-session token for `user`, expiring with the login cookie.
@@ -455,6 +533,7 @@ mod tests {
             "alice",
             Authenticated {
                 auth_state: Some(state.clone()),
+                roles: None,
                 ..Authenticated::named("alice")
             },
         );

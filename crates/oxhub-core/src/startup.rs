@@ -219,6 +219,14 @@ pub async fn apply(hub: &Hub) -> Result<(), HubError> {
             .and_then(Value::as_str)
             .ok_or_else(|| invalid(format!("JupyterHub.load_roles[{i}] has no 'name'")))?
             .to_owned();
+        // With manage_roles the authenticator decides who holds which role.
+        if cfg.authenticator.manage_roles
+            && (dict_get(role, "users").is_some() || dict_get(role, "groups").is_some())
+        {
+            return Err(invalid(format!(
+                "JupyterHub.load_roles[{i}] ({name}) assigns users or groups, but Authenticator.manage_roles is on: the authenticator assigns roles"
+            )));
+        }
         if !seen.insert(name.clone()) {
             return Err(invalid(format!(
                 "JupyterHub.load_roles: role {name:?} is defined twice"

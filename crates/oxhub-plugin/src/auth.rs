@@ -75,6 +75,9 @@ pub struct Authenticated {
     pub groups: Option<Vec<String>>,
     /// Stored encrypted when `Authenticator.enable_auth_state` is on; `None` keeps the old one.
     pub auth_state: Option<Value>,
+    /// The user's roles, applied when `Authenticator.manage_roles` is on: each a role name or
+    /// `{"name", "description", "scopes"}` (created or updated); `None` leaves roles alone.
+    pub roles: Option<Vec<Value>>,
 }
 
 impl Authenticated {

@@ -274,6 +274,7 @@ impl OAuthAuthenticator {
             admin,
             groups,
             auth_state: Some(auth_state),
+            roles: None,
         }))
     }
 }

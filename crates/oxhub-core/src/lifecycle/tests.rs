@@ -274,6 +274,7 @@ async fn the_authenticator_adds_to_the_spawn_from_auth_state() {
         "alice",
         Authenticated {
             auth_state: Some(json!({ "token": "upstream-secret" })),
+            roles: None,
             ..Authenticated::named("alice")
         },
     );

@@ -10,7 +10,7 @@ fn post_auth_hook_sees_the_model_and_may_change_or_refuse_it() {
     let hook = dir.path().join("hook.sh");
     std::fs::write(
         &hook,
-        "#!/bin/sh\nmodel=$(cat)\ncase \"$model\" in\n  *'\"name\":\"mallory\"'*) echo 'not mallory' >&2; exit 1;;\n  *'\"name\":\"boss'*) echo '{\"admin\": true, \"groups\": [\"bosses\"]}';;\nesac\n",
+        "#!/bin/sh\nmodel=$(cat)\ncase \"$model\" in\n  *'\"name\":\"mallory\"'*) echo 'not mallory' >&2; exit 1;;\n  *'\"name\":\"boss'*) echo '{\"admin\": true, \"groups\": [\"bosses\"], \"roles\": [{\"name\": \"reader\", \"description\": \"reads users\", \"scopes\": [\"read:users\"]}]}';;\nesac\n",
     )
     .unwrap();
     std::process::Command::new("chmod")
@@ -18,8 +18,8 @@ fn post_auth_hook_sees_the_model_and_may_change_or_refuse_it() {
         .arg(&hook)
         .status()
         .unwrap();
-    let (_d, hub) = hub(&format!(
-        "c.Authenticator.post_auth_hook = ['{}']\nc.Authenticator.manage_groups = True\n",
+    let (d, hub) = hub(&format!(
+        "c.Authenticator.post_auth_hook = ['{}']\nc.Authenticator.manage_groups = True\nc.Authenticator.manage_roles = True\n",
         hook.display()
     ));
     assert_eq!(Browser::default().login(&hub, "alice", None).status, 302);
@@ -28,6 +28,24 @@ fn post_auth_hook_sees_the_model_and_may_change_or_refuse_it() {
     let (_, bossy) = hub.get("/hub/api/users/bossy", Some(ADMIN_TOKEN));
     assert_eq!(bossy["admin"], true, "{bossy}");
     assert_eq!(bossy["groups"], serde_json::json!(["bosses"]));
+    // manage_roles: the role is created with its scopes and is bossy's, with user and admin.
+    let mut roles: Vec<String> = bossy["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    roles.sort();
+    assert_eq!(roles, ["admin", "reader", "user"], "{bossy}");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT scopes FROM roles WHERE name = 'reader'\").fetchone()[0])",
+        ])
+        .arg(d.path().join("hub.sqlite"))
+        .output()
+        .unwrap();
+    assert_eq!(crate::stdout(&out).trim(), r#"["read:users"]"#);
     let (_, alice) = hub.get("/hub/api/users/alice", Some(ADMIN_TOKEN));
     assert_eq!(alice["admin"], false, "{alice}");
     let (status, _) = hub.get("/hub/api/users/mallory", Some(ADMIN_TOKEN));
@@ -101,4 +119,23 @@ fn invalid_users_in_the_database_stop_start_up_unless_deleted() {
     assert_eq!(status, 404);
     let (status, _) = hub.get("/hub/api/users/admin", Some(ADMIN_TOKEN));
     assert_eq!(status, 200);
+}
+
+#[test]
+fn manage_roles_refuses_load_roles_that_assign_users() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jupyterhub_config.py"),
+        "c.JupyterHub.hub_ip = '127.0.0.1'\nc.JupyterHub.hub_port = 0\nc.ConfigurableHTTPProxy.should_start = False\n\
+         c.JupyterHub.authenticator_class = 'dummy'\nc.Authenticator.manage_roles = True\n\
+         c.JupyterHub.load_roles = [{'name': 'r', 'scopes': ['read:users'], 'users': ['alice']}]\n",
+    )
+    .unwrap();
+    let out = crate::oxhub(dir.path(), &[]);
+    assert!(!out.status.success());
+    let err = crate::stderr(&out);
+    assert!(
+        err.contains("assigns users or groups, but Authenticator.manage_roles is on"),
+        "{err}"
+    );
 }
