@@ -14,6 +14,16 @@ fn not_found(hub: &Hub) -> Response {
     Ctx::of(hub).page_error(None, StatusCode::NOT_FOUND, "Page not found")
 }
 
+/// `NativeAuthenticator.tos`: text shown with a checkbox the sign-up form requires.
+fn terms_of_service(hub: &Hub) -> String {
+    hub.config
+        .authenticator
+        .extra
+        .get("tos")
+        .and_then(|v| v.to_json().as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn signup_page(
     hub: &Hub,
     headers: &HeaderMap,
@@ -24,21 +34,8 @@ fn signup_page(
     let Some(accounts) = hub.accounts() else {
         return not_found(hub);
     };
-    let (session, session_cookie) = ensure_session(hub, headers);
-    let (xsrf, xsrf_cookie) = if session_cookie.is_some() {
-        let t = xsrf_token(hub, &session);
-        let c = xsrf_cookie(hub, &t, is_https(hub, headers));
-        (t, Some(c))
-    } else {
-        ensure_xsrf(hub, headers, &session)
-    };
-    let tos = hub
-        .config
-        .authenticator
-        .extra
-        .get("tos")
-        .and_then(|v| v.to_json().as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let (xsrf, cookies) = pre_login_xsrf(hub, headers);
+    let tos = terms_of_service(hub);
     let resp = render(
         status,
         "signup.html",
@@ -52,10 +49,7 @@ fn signup_page(
             "result": result,
         }),
     );
-    with_cookies(
-        resp,
-        session_cookie.into_iter().chain(xsrf_cookie).collect(),
-    )
+    with_cookies(resp, cookies)
 }
 
 pub(super) async fn signup_form(State(hub): S, headers: HeaderMap) -> Response {
@@ -79,13 +73,7 @@ pub(super) async fn signup_submit(State(hub): S, headers: HeaderMap, body: Bytes
         return Ctx::of(&hub).page_error(None, StatusCode::FORBIDDEN, why);
     }
     let field = |k: &str| form_value(&form, k).unwrap_or_default();
-    let tos = hub
-        .config
-        .authenticator
-        .extra
-        .get("tos")
-        .and_then(|v| v.to_json().as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let tos = terms_of_service(&hub);
     if !tos.is_empty() && field("tos").is_empty() {
         let result = json!({"ok": false, "message": "Please accept the terms of service."});
         return signup_page(&hub, &headers, StatusCode::BAD_REQUEST, result);

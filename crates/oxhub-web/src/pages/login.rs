@@ -23,14 +23,7 @@ fn login_page(
     error: Option<&str>,
 ) -> Response {
     let ctx = Ctx::of(hub);
-    let (session, session_cookie) = ensure_session(hub, headers);
-    let (xsrf, xsrf_cookie) = if session_cookie.is_some() {
-        let t = xsrf_token(hub, &session);
-        let c = xsrf_cookie(hub, &t, is_https(hub, headers));
-        (t, Some(c))
-    } else {
-        ensure_xsrf(hub, headers, &session)
-    };
+    let (xsrf, cookies) = pre_login_xsrf(hub, headers);
     let mut login_url = ctx.hub("login");
     if let Some(next) = query_value(uri, "next") {
         login_url.push_str(&format!("?next={}", encode(&next)));
@@ -68,10 +61,7 @@ fn login_page(
             "otp_prompt": otp_prompt,
         }),
     );
-    with_cookies(
-        resp,
-        session_cookie.into_iter().chain(xsrf_cookie).collect(),
-    )
+    with_cookies(resp, cookies)
 }
 
 pub(super) async fn form(

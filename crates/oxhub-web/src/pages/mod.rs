@@ -160,6 +160,19 @@ pub(crate) fn ensure_session(hub: &Hub, headers: &HeaderMap) -> (String, Option<
     }
 }
 
+/// The XSRF token of a page before login (login, sign-up) and the cookies to set: a browser
+/// without a session gets one, and the token minted for it.
+pub(crate) fn pre_login_xsrf(hub: &Hub, headers: &HeaderMap) -> (String, Vec<String>) {
+    let (session, session_cookie) = ensure_session(hub, headers);
+    if let Some(session_cookie) = session_cookie {
+        let t = xsrf_token(hub, &session);
+        let c = xsrf_cookie(hub, &t, is_https(hub, headers));
+        return (t, vec![session_cookie, c]);
+    }
+    let (t, c) = ensure_xsrf(hub, headers, &session);
+    (t, c.into_iter().collect())
+}
+
 /// The XSRF token for this session, and the cookie to set when the browser lacks it.
 pub(crate) fn ensure_xsrf(
     hub: &Hub,
