@@ -612,7 +612,51 @@ const loginNative = {
   },
 };
 
+const tokenPage = {
+  hub: () => ({}),
+  run: async (c, hub, { page }) => {
+    await page.goto(hub.url + "/hub/login?next=%2Fhub%2Ftoken", { timeout: 30_000 });
+    await submitLogin(c, page, "tina", "");
+    await page.waitForURL(/\/hub\/token$/, { timeout: 15_000 }).catch(() => {});
+    c.require("login with next=/hub/token lands on the token page", new URL(page.url()).pathname === "/hub/token", page.url());
+    const nav = await page.locator("header a", { hasText: "Token" }).count();
+    c.check("the nav bar links the token page", nav === 1);
+    await page.fill("#token-note", "<b>for my laptop</b>");
+    await page.selectOption("#token-expiration-seconds", "86400");
+    await page.fill("#token-scopes", "read:users:name!user=tina, read:servers!user=tina");
+    await page.click("#request-token");
+    await page.locator("#token-area").waitFor({ state: "visible", timeout: 15_000 }).catch(() => {});
+    const token = await page.locator("#token-result").textContent({ timeout: 15_000 }).catch(() => "");
+    c.require("the new token is shown once", /^[0-9a-f]{32}$/.test(token || ""), token);
+    await shot(page, "token-new.png");
+    const me = await fetch(hub.url + "/hub/api/user", { headers: { Authorization: `token ${token}` } });
+    const model = await me.json().catch(() => ({}));
+    c.check("the token works, with the scopes asked for", me.status === 200 && model.name === "tina"
+      && ["read:servers!user=tina", "read:users:name!user=tina"].every((x) => (model.scopes || []).includes(x))
+      && !(model.scopes || []).some((x) => x.startsWith("admin") || x === "inherit"),
+      { status: me.status, scopes: model.scopes });
+    await page.reload();
+    const row = page.locator("tr.token-row", { hasText: "<b>for my laptop</b>" });
+    c.check("after a reload the token is listed, its note shown as text", (await row.count()) === 1);
+    const expires = await row.locator("td").nth(4).textContent().catch(() => "");
+    c.check("its expiry is a date a day away", expires && expires !== "Never", expires);
+    await shot(page, "token-list.png");
+    await row.locator("button.revoke-token-btn").click();
+    const gone = await waitFor(async () => (await row.count()) === 0, 10_000);
+    c.check("revoke removes the row", gone);
+    const after = await fetch(hub.url + "/hub/api/user", { headers: { Authorization: `token ${token}` } });
+    c.check("the revoked token no longer works", after.status === 403, after.status);
+    await page.fill("#token-scopes", "admin:users");
+    await page.click("#request-token");
+    await page.locator("#token-error").waitFor({ state: "visible", timeout: 10_000 }).catch(() => {});
+    const err = await page.locator("#token-error").textContent({ timeout: 10_000 }).catch(() => "");
+    c.check("asking for scopes one does not hold shows the API's message", /failed: .+/.test(err || "") && !/failed: 4\d\d$/.test(err), err);
+    await shot(page, "token-error.png");
+  },
+};
+
 const TESTS = [
+  ["token_page", "/hub/token: request a token with note, expiry and scopes; list; revoke; an error shown", tokenPage],
   ["login_pam", "PAM: a system user's password → JupyterLab", loginPam],
   ["login_ldap", "LDAP (real slapd, StartTLS): bind as alice → JupyterLab", loginLdap],
   ["login_oidc", "OpenID Connect (real oidc-provider): Sign in with → provider form → JupyterLab", loginOidc],

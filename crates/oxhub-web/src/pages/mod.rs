@@ -10,6 +10,7 @@ mod next;
 mod redirect_login;
 pub(crate) mod render;
 mod spawn;
+mod token;
 mod user;
 
 use crate::caller::PageUser;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/oauth_login", get(redirect_login::start))
         .route("/hub/oauth_callback", get(redirect_login::callback))
         .route("/hub/home", get(home::home))
+        .route("/hub/token", get(token::page))
         .route("/hub/spawn", get(spawn::own).post(spawn::own_post))
         .route(
             "/hub/spawn/{user}",

@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("oauth.html", include_str!("../../templates/oauth.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
+    ("token.html", include_str!("../../templates/token.html")),
     (
         "authorize.html",
         include_str!("../../templates/authorize.html"),

@@ -710,3 +710,42 @@ fn the_login_form_asks_for_a_one_time_password_when_configured() {
         page.body
     );
 }
+
+/// `/hub/token` lists the user's API tokens (notes escaped) and no login session, offers
+/// JupyterHub's expiry choices, and needs a login.
+#[test]
+fn the_token_page_lists_tokens_and_offers_expiry_choices() {
+    let (_dir, hub) = hub("c.JupyterHub.token_expires_in_max_seconds = 7200\n");
+    assert_eq!(Browser::default().get(&hub, "/hub/token").status, 302);
+    let mut b = Browser::default();
+    assert_eq!(b.login(&hub, "alice", None).status, 302);
+    let body = r#"{"note": "<script>alert(1)</script>", "expires_in": 3600}"#;
+    let (status, _, _) = hub.call(
+        "POST",
+        "/hub/api/users/alice/tokens",
+        Some(ADMIN_TOKEN),
+        Some(body),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let page = b.get(&hub, "/hub/token");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert(1)"));
+    assert_eq!(
+        page.body.matches("class=\"token-row\"").count(),
+        1,
+        "the login session is not listed"
+    );
+    assert!(
+        page.body.contains("Max (2 hours)") && !page.body.contains("1 Day"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<h1>"));
+}
