@@ -730,6 +730,10 @@ c.Spawner.default_url = '/lab'
         c.check("a NativeAuthenticator login ends on the JupyterLab page",
                 r.status_code == 200 and r.url.startswith(hub.url + "/user/erin/lab") and "JupyterLab" in r.text,
                 f"{r.status_code} {r.url}")
+        r = s.get(hub.url + "/hub/token", timeout=10)
+        c.check("the token page lists the server erin's browser authorized (OAuth) under Authorized Applications",
+                r.status_code == 200 and 'id="oauth-clients-section"' in r.text and "Server at /user/erin/" in html.unescape(r.text),
+                re.findall(r"<main>.*?</main>", r.text, re.S))
     finally:
         hub.cleanup()
 

@@ -39,6 +39,15 @@ fn expiry_options(max_seconds: i64) -> Vec<Value> {
     out
 }
 
+/// One OAuth client's tokens, summed up for its row.
+#[derive(Default)]
+struct ClientRow {
+    first_created: Option<i64>,
+    last_activity: Option<i64>,
+    token_ids: Vec<String>,
+    scopes: Vec<String>,
+}
+
 fn when(ms: Option<i64>) -> Value {
     ms.map_or(Value::Null, |m| json!(isoformat(m)))
 }
@@ -52,9 +61,7 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
         }
     };
     let mut api_tokens = Vec::new();
-    // Tokens of OAuth clients, by client: (earliest created, latest use, token ids, scopes).
-    let mut clients: BTreeMap<String, (i64, Option<i64>, Vec<String>, Vec<String>)> =
-        BTreeMap::new();
+    let mut clients: BTreeMap<String, ClientRow> = BTreeMap::new();
     for t in &tokens {
         let id = format!("a{}", t.id);
         match t.oauth_client.as_deref().filter(|c| *c != "jupyterhub") {
@@ -68,24 +75,19 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
                 "sort": t.last_activity.unwrap_or(t.created),
             })),
             Some(client) => {
-                let e = clients.entry(client.to_owned()).or_insert((
-                    t.created,
-                    None,
-                    Vec::new(),
-                    Vec::new(),
-                ));
-                e.0 = e.0.min(t.created);
-                e.1 = e.1.max(t.last_activity);
-                e.2.push(id);
-                e.3.extend(t.scopes.iter().cloned());
+                let row = clients.entry(client.to_owned()).or_default();
+                row.first_created = Some(row.first_created.map_or(t.created, |c| c.min(t.created)));
+                row.last_activity = row.last_activity.max(t.last_activity);
+                row.token_ids.push(id);
+                row.scopes.extend(t.scopes.iter().cloned());
             }
         }
     }
     api_tokens.sort_by_key(|t| std::cmp::Reverse(t["sort"].as_i64().unwrap_or(0)));
     let mut oauth_clients = Vec::new();
-    for (client, (created, last, ids, mut scopes)) in clients {
-        scopes.sort();
-        scopes.dedup();
+    for (client, mut row) in clients {
+        row.scopes.sort();
+        row.scopes.dedup();
         let description = match hub.store.oauth_client(&client).await {
             Ok(Some(c)) if !c.description.is_empty() => c.description,
             _ => client.clone(),
@@ -93,11 +95,11 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
         oauth_clients.push(json!({
             "client": client,
             "description": description,
-            "created": isoformat(created),
-            "last_activity": when(last),
-            "token_id": ids.first(),
-            "token_count": ids.len(),
-            "scopes": scopes,
+            "created": when(row.first_created),
+            "last_activity": when(row.last_activity),
+            "token_id": row.token_ids.first(),
+            "token_count": row.token_ids.len(),
+            "scopes": row.scopes,
         }));
     }
     let session = session_id(&headers).unwrap_or_default();
