@@ -655,7 +655,41 @@ const tokenPage = {
   },
 };
 
+const acceptShare = {
+  hub: () => ({}),
+  run: async (c, hub, { page, context }) => {
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await submitLogin(c, page, "alice", "");
+    const lab = await waitForLab(page, "/user/alice/", 90_000);
+    c.require("alice's server runs (JupyterLab)", !lab, lab);
+    const made = await hub.api("POST", "/share-codes/alice/", { expires_in: 3600 });
+    c.require("an admin makes a share code for alice's server", made.status === 200 && made.json && made.json.code, made.text);
+    const accept = new URL(made.json.accept_url, hub.url);
+    await context.clearCookies();
+    await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await submitLogin(c, page, "bob", "");
+    await page.waitForLoadState("load", { timeout: 15_000 }).catch(() => {});
+    await page.goto(hub.url + accept.pathname + accept.search, { timeout: 30_000 });
+    const lead = await page.locator("p.lead").textContent({ timeout: 15_000 }).catch(() => "");
+    c.check("the invitation page says what is shared", /You \(bob\) have been invited to access alice's server/.test(lead || ""), lead);
+    await shot(page, "accept-share.png");
+    await page.click("#accept-share");
+    // Someone else's server asks for consent once (JupyterHub's rule), then opens.
+    const consent = await page.locator("#authorize").waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
+    c.check("alice's server asks bob for consent", consent, page.url());
+    await shot(page, "accept-share-consent.png");
+    if (consent) await page.click("#authorize");
+    const there = await waitForLab(page, "/user/alice/", 90_000);
+    c.check("accepting leads bob into alice's JupyterLab", !there, there);
+    await shot(page, "accept-share-lab.png");
+    const shared = await hub.api("GET", "/users/bob/shared");
+    c.check("the REST API lists the share", shared.status === 200 && shared.json.items.length === 1
+      && shared.json.items[0].server.user.name === "alice", shared.text);
+  },
+};
+
 const TESTS = [
+  ["accept_share", "a share code: the invitation page, Accept, the shared server's JupyterLab", acceptShare],
   ["token_page", "/hub/token: request a token with note, expiry and scopes; list; revoke; an error shown", tokenPage],
   ["login_pam", "PAM: a system user's password → JupyterLab", loginPam],
   ["login_ldap", "LDAP (real slapd, StartTLS): bind as alice → JupyterLab", loginLdap],

@@ -445,4 +445,42 @@ impl Hub {
         }
         Ok(())
     }
+
+    /// The share code `code` as the person invited sees it (`/hub/accept-share`): unknown or
+    /// expired → 404, one's own server → 403.
+    pub async fn invitation(&self, who: &Identity, code: &str) -> Result<ShareCodeRow, HubError> {
+        let found = self
+            .store
+            .share_codes_by_prefix(code_prefix(code), now_ms())
+            .await?
+            .into_iter()
+            .find(|c| tokens::same_hash(&c.hash, &tokens::hash(code)))
+            .ok_or_else(|| HubError::NotFound("Share not found or expired".into()))?;
+        match &who.subject {
+            crate::identity::Subject::User { name, .. } if *name == found.owner => {
+                Err(HubError::Refused("You can't share with yourself!".into()))
+            }
+            crate::identity::Subject::User { .. } => Ok(found),
+            _ => Err(HubError::Refused("Only users can accept a share".into())),
+        }
+    }
+
+    /// Accept an invitation: the code's scopes on its server become a share with the caller.
+    pub async fn accept_invitation(
+        &self,
+        who: &Identity,
+        code: &str,
+    ) -> Result<ShareCodeRow, HubError> {
+        let invitation = self.invitation(who, code).await?;
+        let me = who.subject.name();
+        self.store
+            .exchange_share_code(invitation.id, &me, now_ms())
+            .await?;
+        tracing::info!(
+            "{me} accepted a share of {}'s server {:?}",
+            invitation.owner,
+            invitation.server
+        );
+        Ok(invitation)
+    }
 }

@@ -9,6 +9,7 @@ mod login;
 mod next;
 mod redirect_login;
 pub(crate) mod render;
+mod share;
 mod spawn;
 mod token;
 mod user;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/oauth_callback", get(redirect_login::callback))
         .route("/hub/home", get(home::home))
         .route("/hub/token", get(token::page))
+        .route("/hub/accept-share", get(share::page).post(share::accept))
         .route("/hub/spawn", get(spawn::own).post(spawn::own_post))
         .route(
             "/hub/spawn/{user}",

@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signup.html", include_str!("../../templates/signup.html")),
     ("token.html", include_str!("../../templates/token.html")),
     (
+        "accept-share.html",
+        include_str!("../../templates/accept-share.html"),
+    ),
+    (
         "authorize.html",
         include_str!("../../templates/authorize.html"),
     ),

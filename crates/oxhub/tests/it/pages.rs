@@ -749,3 +749,89 @@ fn the_token_page_lists_tokens_and_offers_expiry_choices() {
     );
     assert!(page.body.contains("<h1>"));
 }
+
+/// `/hub/accept-share`: the invited user sees what is shared, accepts with the form's XSRF token
+/// and is sent to the server; the owner cannot accept their own code; an unknown code is 404
+/// (GET) or 400 (POST); a hostile `next` is escaped and never followed off the hub.
+#[test]
+fn share_codes_are_accepted_in_the_browser() {
+    let (_dir, hub) = hub("");
+    for user in ["alice", "bob"] {
+        let path = format!("/hub/api/users/{user}");
+        assert_eq!(hub.call("POST", &path, Some(ADMIN_TOKEN), None, &[]).0, 201);
+    }
+    let (status, _, code) = hub.call(
+        "POST",
+        "/hub/api/share-codes/alice/",
+        Some(ADMIN_TOKEN),
+        Some(r#"{"expires_in": 3600}"#),
+        &[],
+    );
+    assert_eq!(status, 200, "{code}");
+    let secret = code["code"].as_str().unwrap().to_owned();
+    let mut alice = Browser::default();
+    assert_eq!(alice.login(&hub, "alice", None).status, 302);
+    let own = alice.get(&hub, &format!("/hub/accept-share?code={secret}"));
+    assert_eq!(own.status, 403, "{}", own.body);
+    assert!(
+        own.body.contains("You can&#x27;t share with yourself!"),
+        "{}",
+        own.body
+    );
+
+    let mut bob = Browser::default();
+    assert_eq!(bob.login(&hub, "bob", None).status, 302);
+    assert_eq!(bob.get(&hub, "/hub/accept-share?code=sc_nope").status, 404);
+    let hostile = encode("\"><script>alert(1)</script>");
+    let page = bob.get(
+        &hub,
+        &format!("/hub/accept-share?code={secret}&next={hostile}"),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("alice's server") && page.body.contains("not running"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert(1)"), "{}", page.body);
+    // Without the form's token the POST is refused; with it the share is made.
+    let bare = bob.send(
+        &hub,
+        "POST",
+        "/hub/accept-share",
+        Some(&format!("code={secret}")),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    );
+    assert_eq!(bare.status, 403);
+    let form = format!("_xsrf={}&code={secret}", encode(&Browser::form_xsrf(&page)));
+    let r = bob.send(
+        &hub,
+        "POST",
+        "/hub/accept-share?next=%2F%2Fevil.com",
+        Some(&form),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    );
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.location().as_deref(),
+        Some("/user/alice/"),
+        "an off-hub next is dropped"
+    );
+    let (_, shares) = hub.get("/hub/api/users/bob/shared", Some(ADMIN_TOKEN));
+    assert_eq!(
+        shares["items"][0]["server"]["user"]["name"], "alice",
+        "{shares}"
+    );
+    let r = bob.send(
+        &hub,
+        "POST",
+        "/hub/accept-share",
+        Some(&format!(
+            "_xsrf={}&code=sc_nope",
+            encode(&Browser::form_xsrf(&page))
+        )),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Invalid share code"), "{}", r.body);
+}
