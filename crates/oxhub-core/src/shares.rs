@@ -474,7 +474,7 @@ impl Hub {
         let invitation = self.invitation(who, code).await?;
         let me = who.subject.name();
         self.store
-            .exchange_share_code(invitation.id, &me, now_ms())
+            .exchange_share_code(invitation.id, me, now_ms())
             .await?;
         tracing::info!(
             "{me} accepted a share of {}'s server {:?}",
