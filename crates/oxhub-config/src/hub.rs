@@ -67,6 +67,8 @@ pub struct HubSettings {
     pub implicit_spawn_seconds: f64,
     pub use_legacy_stopped_server_status_code: bool,
     pub template_paths: Vec<String>,
+    /// An image replacing the logo in the page header (`/hub/logo`).
+    pub logo_file: String,
     pub pid_file: String,
     pub trusted_downstream_ips: Vec<String>,
     pub extra_user_scopes: Vec<String>,
@@ -422,6 +424,7 @@ impl HubConfig {
             use_legacy_stopped_server_status_code: h
                 .boolean("use_legacy_stopped_server_status_code")?,
             template_paths: h.strings("template_paths")?,
+            logo_file: h.string("logo_file")?,
             pid_file: h.string("pid_file")?,
             trusted_downstream_ips: h.strings("trusted_downstream_ips")?,
             extra_user_scopes: h.strings("extra_user_scopes")?,

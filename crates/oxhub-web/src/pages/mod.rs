@@ -4,6 +4,7 @@
 //! helpers they share. Who is calling comes from `caller.rs`; errors are `PageError`s.
 
 mod accounts;
+mod assets;
 mod home;
 mod login;
 mod next;
@@ -88,8 +89,8 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/user-redirect/{*rest}", get(user::user_redirect))
         .route("/hub/error/{code}", get(proxy_error))
         .route("/hub/favicon.ico", get(favicon))
-        .route("/hub/static/favicon.ico", get(favicon))
-        .route("/hub/static/favicon.svg", get(favicon))
+        .route("/hub/static/{*path}", get(assets::asset))
+        .route("/hub/logo", get(assets::logo))
         .fallback(fallback)
 }
 

@@ -46,6 +46,18 @@ fn env() -> &'static Environment<'static> {
                 tracing::error!("template {name}: {e}");
             }
         }
+        // `static_url(path)`, as JupyterHub's templates call it: the asset's versioned URL
+        // under the page's `base_url`.
+        env.add_function(
+            "static_url",
+            |state: &minijinja::State, path: String| -> String {
+                let base = state
+                    .lookup("base_url")
+                    .and_then(|b| b.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "/".into());
+                super::assets::static_url(&base, &path)
+            },
+        );
         env
     })
 }

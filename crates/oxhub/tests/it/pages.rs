@@ -835,3 +835,59 @@ fn share_codes_are_accepted_in_the_browser() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("Invalid share code"), "{}", r.body);
 }
+
+/// `/hub/static/`: embedded assets only, a versioned URL cached for a year, no path ever
+/// leaving the asset table; `/hub/logo` honours `logo_file`; pages link the versioned CSS.
+#[test]
+fn static_assets_are_embedded_versioned_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, b"\x89PNG fake").unwrap();
+    let (_d, hub) = hub(&format!("c.JupyterHub.logo_file = '{}'\n", logo.display()));
+    let mut b = Browser::default();
+    let page = b.get(&hub, "/hub/login");
+    let at = page
+        .body
+        .find("hub&#x2f;static&#x2f;css&#x2f;style.css?v=")
+        .expect("a versioned stylesheet link");
+    let version: String = page.body[at..]
+        .chars()
+        .skip_while(|c| *c != '=')
+        .skip(1)
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(version.len(), 64);
+    let css = b.get(&hub, &format!("/hub/static/css/style.css?v={version}"));
+    assert_eq!(css.status, 200);
+    assert!(css.head.contains("content-type: text/css"), "{}", css.head);
+    assert!(
+        css.head
+            .contains("cache-control: public, max-age=31536000, immutable"),
+        "{}",
+        css.head
+    );
+    let plain = b.get(&hub, "/hub/static/css/style.css");
+    assert!(
+        plain.head.contains("cache-control: no-cache"),
+        "{}",
+        plain.head
+    );
+    assert_eq!(b.get(&hub, "/hub/static/favicon.ico").status, 200);
+    for path in [
+        "/hub/static/../../etc/passwd",
+        "/hub/static/%2e%2e/%2e%2e/etc/passwd",
+        "/hub/static/css%2fstyle.css",
+        "/hub/static/css\\style.css",
+        "/hub/static/..%5c..%5cCargo.toml",
+        "/hub/static/",
+        "/hub/static/nope.js",
+    ] {
+        let r = b.get(&hub, path);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.body.contains("root:"), "{path}");
+    }
+    let l = b.get(&hub, "/hub/logo");
+    assert_eq!(l.status, 200);
+    assert!(l.head.contains("content-type: image/png"), "{}", l.head);
+    assert!(l.body.contains("PNG fake"));
+}
