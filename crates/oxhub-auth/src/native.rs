@@ -159,9 +159,10 @@ impl NativeAuthenticator {
             return None;
         }
         let last = record["last_failure_ms"].as_i64().unwrap_or(0);
-        let until = last.saturating_add(
-            i64::try_from(s.seconds_before_next_try).unwrap_or(i64::MAX / 2000) * 1000,
-        );
+        let wait_ms = i64::try_from(s.seconds_before_next_try)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let until = last.saturating_add(wait_ms);
         (now < until).then(|| u64::try_from((until - now + 999) / 1000).unwrap_or(1))
     }
 

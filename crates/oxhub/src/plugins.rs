@@ -80,6 +80,11 @@ fn trait_json(config: &HubConfig, key: &str) -> Option<serde_json::Value> {
     )
 }
 
+/// A string trait of the selected authenticator class.
+fn trait_text(config: &HubConfig, key: &str) -> Option<String> {
+    trait_json(config, key).and_then(|v| v.as_str().map(str::to_owned))
+}
+
 fn strings(value: Option<serde_json::Value>) -> Vec<String> {
     match value {
         Some(serde_json::Value::Array(items)) => items
@@ -112,7 +117,7 @@ fn local_settings(config: &HubConfig) -> oxhub_auth::LocalSettings {
 
 /// `PAMAuthenticator`'s traits.
 fn pam_settings(config: &HubConfig) -> oxhub_auth::PamSettings {
-    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let text = |k: &str| trait_text(config, k);
     if trait_json(config, "open_sessions").and_then(|v| v.as_bool()) == Some(true) {
         tracing::warn!(
             "PAMAuthenticator.open_sessions is not supported by oxhub; no PAM sessions are opened"
@@ -209,7 +214,7 @@ impl oxhub_plugin::accounts::AccountStore for StoreAccounts {
 
 /// `LDAPAuthenticator`'s traits.
 fn ldap_settings(config: &HubConfig) -> oxhub_auth::LdapSettings {
-    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let text = |k: &str| trait_text(config, k);
     let kwargs = trait_json(config, "tls_kwargs").unwrap_or_default();
     let tls_strategy = match text("tls_strategy").as_deref() {
         Some("on_connect") => oxhub_auth::TlsStrategy::OnConnect,
@@ -258,7 +263,7 @@ fn ldap_settings(config: &HubConfig) -> oxhub_auth::LdapSettings {
 fn oauth_provider(config: &HubConfig) -> Option<oxhub_auth::Provider> {
     use oxhub_auth::oauth::presets::{GitHub, GitLab, Google};
     let class = config.authenticator.class.as_str();
-    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let text = |k: &str| trait_text(config, k);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     Some(match class.trim_start_matches("Local") {
         "GenericOAuthenticator" => oxhub_auth::Provider::Generic,
@@ -366,7 +371,7 @@ fn pairs(value: Option<serde_json::Value>) -> Vec<(String, String)> {
 /// not set.
 fn oauth_settings(config: &HubConfig, provider: oxhub_auth::Provider) -> oxhub_auth::OAuthSettings {
     let a = &config.authenticator;
-    let text = |k: &str| trait_json(config, k).and_then(|v| v.as_str().map(str::to_owned));
+    let text = |k: &str| trait_text(config, k);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     // A trait, else (when unset) the first environment variable that is set.
     let traited = |k: &str, vars: &[&str]| {

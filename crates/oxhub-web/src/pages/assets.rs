@@ -61,12 +61,11 @@ pub(crate) fn static_url(base: &str, path: &str) -> String {
     }
 }
 
-fn serve(asset: &Asset, versioned: bool) -> Response {
-    let cache = if versioned {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+/// A versioned URL never changes; anything else is revalidated.
+const VERSIONED: &str = "public, max-age=31536000, immutable";
+const UNVERSIONED: &str = "no-cache";
+
+fn serve(asset: &Asset, cache: &'static str) -> Response {
     let mut resp = asset.body.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -104,8 +103,17 @@ pub(super) async fn asset(State(hub): State<Arc<Hub>>, OriginalUri(uri): Origina
             let versioned = uri
                 .query()
                 .is_some_and(|q| q.split('&').any(|p| p.starts_with("v=")));
-            serve(a, versioned)
+            serve(a, if versioned { VERSIONED } else { UNVERSIONED })
         }
+        None => not_found(&hub),
+    }
+}
+
+/// `GET /hub/favicon.ico`: the icon browsers ask for on every page, from the same table,
+/// kept for a day.
+pub(super) async fn favicon(State(hub): State<Arc<Hub>>) -> Response {
+    match ASSETS.iter().find(|a| a.path == "favicon.ico") {
+        Some(a) => serve(a, "max-age=86400"),
         None => not_found(&hub),
     }
 }
@@ -139,7 +147,7 @@ pub(super) async fn logo(State(hub): State<Arc<Hub>>) -> Response {
         }
     }
     match ASSETS.iter().find(|a| a.path == "images/logo.svg") {
-        Some(a) => serve(a, false),
+        Some(a) => serve(a, UNVERSIONED),
         None => not_found(&hub),
     }
 }

@@ -88,22 +88,10 @@ pub fn routes() -> Router<Arc<Hub>> {
         )
         .route("/hub/user-redirect/{*rest}", get(user::user_redirect))
         .route("/hub/error/{code}", get(proxy_error))
-        .route("/hub/favicon.ico", get(favicon))
+        .route("/hub/favicon.ico", get(assets::favicon))
         .route("/hub/static/{*path}", get(assets::asset))
         .route("/hub/logo", get(assets::logo))
         .fallback(fallback)
-}
-
-/// The hub's icon (browsers ask for it on every page).
-async fn favicon() -> Response {
-    (
-        [
-            (http::header::CONTENT_TYPE, "image/svg+xml"),
-            (http::header::CACHE_CONTROL, "max-age=86400"),
-        ],
-        include_str!("../../static/favicon.svg"),
-    )
-        .into_response()
 }
 
 // ---- helpers ----

@@ -48,10 +48,6 @@ struct ClientRow {
     scopes: Vec<String>,
 }
 
-fn when(ms: Option<i64>) -> Value {
-    ms.map_or(Value::Null, |m| json!(isoformat(m)))
-}
-
 pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> Response {
     let ctx = Ctx::of(&hub);
     let tokens = match hub.user_tokens(&page.who, &page.name).await {
@@ -70,8 +66,8 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
                 "note": t.note,
                 "scopes": t.scopes,
                 "created": isoformat(t.created),
-                "last_activity": when(t.last_activity),
-                "expires_at": when(t.expires_at),
+                "last_activity": t.last_activity.map(isoformat),
+                "expires_at": t.expires_at.map(isoformat),
                 "sort": t.last_activity.unwrap_or(t.created),
             })),
             Some(client) => {
@@ -95,8 +91,8 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
         oauth_clients.push(json!({
             "client": client,
             "description": description,
-            "created": when(row.first_created),
-            "last_activity": when(row.last_activity),
+            "created": row.first_created.map(isoformat),
+            "last_activity": row.last_activity.map(isoformat),
             "token_id": row.token_ids.first(),
             "token_count": row.token_ids.len(),
             "scopes": row.scopes,
