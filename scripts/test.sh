@@ -69,10 +69,10 @@ echo "== logins against real identity sources: slapd (LDAPAuthenticator: bind te
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 .cache/venv-e2e/bin/python tests/e2e/oxhub_logins.py --oxhub "$oxhub"
 
-echo "== real browser: Debian's Chromium driven by playwright-core: login to JupyterLab, the Stop buttons, spawn-pending's progress"
+echo "== real browser: Debian's Chromium driven by playwright-core: every page and admin action, axe-core on each, screenshots"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 fi
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)   # playwright-core only; it downloads no browser
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)   # playwright-core and axe-core; no browser download
 node tests/browser/run.mjs --oxhub "$oxhub" --venv .cache/venv-e2e

@@ -13,334 +13,17 @@
 // messages, failed requests, HTTP errors, dialogs and the hub requests it made are printed after
 // each test. The last line is `browser: N passed, N failed`; the exit status is non-zero on any
 // failure.
-import { chromium } from "playwright-core";
 import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, "..", "..");
-const PASSWORD = "browser-password";
-const ADMIN_TOKEN = "browser-admin-token-" + crypto.randomBytes(12).toString("hex");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Flags that work on this project's machines (no network but loopback).
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
-const TEST_TIMEOUT_MS = 300_000;
-
-// ------------------------------------------------------------------ arguments and helpers
-
-function parseArgs(argv) {
-  const out = { oxhub: "", venv: path.join(ROOT, ".cache", "venv-e2e"), only: "" };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = argv[i].split(/=(.*)/s, 2);
-    const value = () => (inline !== undefined ? inline : argv[++i]);
-    if (k === "--oxhub") out.oxhub = value();
-    else if (k === "--venv") out.venv = value();
-    else if (k === "--only") out.only = value();
-    else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  if (!out.oxhub) throw new Error("usage: node run.mjs --oxhub PATH [--venv DIR] [--only NAME]");
-  out.oxhub = path.resolve(out.oxhub);
-  out.venv = path.resolve(out.venv);
-  return out;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns something truthy or `ms` pass; returns the last value. */
-async function waitFor(fn, ms, every = 200) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    let v;
-    try { v = await fn(); } catch { v = undefined; }
-    if (v || Date.now() >= deadline) return v;
-    await sleep(every);
-  }
-}
-
-/** `n` distinct free loopback ports (bound together, then released). */
-async function freePorts(n) {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  })));
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-function procState(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/)[0];
-  } catch { return null; }
-}
-const alive = (pid) => !["Z", "X", null].includes(procState(pid));
-
-/** Live processes whose environment holds `marker` (each hub gives its servers a fresh one). */
-function pidsWith(marker) {
-  const found = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${e}/environ`).includes(marker) && alive(+e)) found.push(+e);
-    } catch { /* gone, or not ours to read */ }
-  }
-  return found;
-}
-
-const py = (s) => JSON.stringify(s); // a JSON string is a valid Python string literal
-
-/** A check failed that later checks of the test depend on (already counted). */
-class Abort extends Error {}
-/** Something the test needs did not happen (counted as a failure with this message). */
-class Failure extends Error {}
-
-class Checks {
-  constructor() { this.passed = 0; this.failed = 0; }
-  check(name, ok, detail = "") {
-    if (ok) { this.passed++; console.log(`ok   - ${name}`); }
-    else {
-      this.failed++;
-      const d = typeof detail === "string" ? detail : JSON.stringify(detail);
-      console.log(`FAIL - ${name}${d ? ": " + d : ""}`);
-    }
-    return Boolean(ok);
-  }
-  require(name, ok, detail = "") {
-    if (!this.check(name, ok, detail)) throw new Abort(name);
-  }
-}
-
-// ------------------------------------------------------------------ the hub
-
-class Hub {
-  constructor(opts, { extra = "", cmd } = {}) {
-    this.opts = opts;
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "oxhub-browser-"));
-    this.marker = crypto.randomBytes(16).toString("hex");
-    this.extra = extra;
-    this.cmd = cmd || [path.join(opts.venv, "bin", "jupyterhub-singleuser")];
-    this.logPath = path.join(this.dir, "hub.log");
-    this.proc = null;
-    this.exited = null;
-  }
-
-  /** The hub's ports, picked before start() when a test's setup needs the hub's URL. */
-  async pickPorts() {
-    if (!this.port) [this.port, this.apiPort, this.hubPort] = await freePorts(3);
-    this.url = `http://127.0.0.1:${this.port}`;
-  }
-
-  async start() {
-    await this.pickPorts();
-    const root = process.getuid && process.getuid() === 0;
-    const config = [
-      `c.JupyterHub.ip = '127.0.0.1'`,
-      `c.JupyterHub.port = ${this.port}`,
-      `c.JupyterHub.hub_ip = '127.0.0.1'`,
-      `c.JupyterHub.hub_port = ${this.hubPort}`,
-      `c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:${this.apiPort}'`,
-      `c.ConfigurableHTTPProxy.pid_file = 'proxy.pid'`,
-      this.authenticator || `c.JupyterHub.authenticator_class = 'dummy'`,
-      `c.DummyAuthenticator.password = ${py(PASSWORD)}`,
-      `c.Authenticator.admin_users = {'admin'}`,
-      `c.JupyterHub.api_tokens = {${py(ADMIN_TOKEN)}: 'admin'}`,
-      `c.JupyterHub.spawner_class = 'simple'`,
-      `c.SimpleLocalProcessSpawner.home_dir_template = ${py(path.join(this.dir, "home", "{username}"))}`,
-      `c.Spawner.environment = {'OXHUB_BROWSER_MARKER': ${py(this.marker)}}`,
-      `c.Spawner.cmd = [${this.cmd.map(py).join(", ")}]`,
-      `c.Spawner.args = ${root ? "['--allow-root']" : "[]"}`,
-      `c.Spawner.default_url = '/lab'`,
-      this.extra,
-      "",
-    ].join("\n");
-    fs.writeFileSync(path.join(this.dir, "jupyterhub_config.py"), config);
-    const log = fs.openSync(this.logPath, "a");
-    const env = {
-      ...process.env,
-      CONFIGPROXY_AUTH_TOKEN: crypto.randomBytes(16).toString("hex"),
-      PATH: path.join(this.opts.venv, "bin") + path.delimiter + (process.env.PATH || ""),
-    };
-    this.proc = spawn(this.opts.oxhub, [], { cwd: this.dir, env, stdio: ["ignore", log, log] });
-    fs.closeSync(log);
-    this.exited = new Promise((r) => this.proc.once("exit", (code, sig) => r({ code, sig })));
-    this.proc.once("exit", () => { this.proc.done = true; });
-    const up = await waitFor(async () => {
-      if (this.proc.done) return "exited";
-      const r = await fetch(this.url + "/hub/health", { signal: AbortSignal.timeout(2000) });
-      return r.status === 200 && "up";
-    }, 30_000);
-    if (up !== "up") throw new Failure(`the hub did not start (${up || "no answer in 30 s"}); log:\n${this.tail()}`);
-    this.up = true;
-  }
-
-  tail(n = 40) {
-    try { return fs.readFileSync(this.logPath, "utf8").split("\n").slice(-n - 1).join("\n"); }
-    catch { return ""; }
-  }
-
-  async api(method, p, body) {
-    const r = await fetch(this.url + "/hub/api" + p, {
-      method,
-      headers: { Authorization: `token ${ADMIN_TOKEN}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, json, text };
-  }
-
-  /** The server `name` of `user` as the REST API sees it, or null if it has none. */
-  async server(user, name = "") {
-    const r = await this.api("GET", `/users/${user}`);
-    return (r.json && r.json.servers && r.json.servers[name]) || null;
-  }
-
-  proxyPid() {
-    try { return parseInt(fs.readFileSync(path.join(this.dir, "proxy.pid"), "utf8").trim(), 10) || null; }
-    catch { return null; }
-  }
-
-  /** SIGTERM the hub by PID and wait; then check that its proxy and servers are gone too
-   * (anything of this hub's left over is killed). Returns what was left over. */
-  async stop() {
-    const leftovers = [];
-    if (!this.proc) return leftovers;
-    const proxy = this.proxyPid();
-    if (!this.proc.done) {
-      this.proc.kill("SIGTERM");
-      const t = await Promise.race([this.exited, sleep(30_000).then(() => null)]);
-      if (!t) {
-        leftovers.push(`hub ${this.proc.pid} (did not exit within 30 s of SIGTERM)`);
-        this.proc.kill("SIGKILL");
-        await this.exited;
-      }
-    }
-    await waitFor(() => !(proxy && alive(proxy)) && pidsWith(this.marker).length === 0, 10_000);
-    if (proxy && alive(proxy)) {
-      leftovers.push(`proxy ${proxy}`);
-      try { process.kill(proxy, "SIGTERM"); } catch { /* gone */ }
-    }
-    for (const pid of pidsWith(this.marker)) {
-      leftovers.push(`server process ${pid}`);
-      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
-    }
-    return leftovers;
-  }
-}
-
-// ------------------------------------------------------------------ the browser
-
-/** A fresh Chromium profile with one page whose console, errors, failed requests, dialogs,
- * navigations and hub requests are recorded in `events`. */
-async function openBrowser(dir) {
-  const profile = fs.mkdtempSync(path.join(dir, "chromium-profile-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 800 },
-    timeout: 60_000,
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  const events = [];
-  const t0 = Date.now();
-  const at = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  const short = (u) => {
-    try {
-      const x = new URL(u);
-      return (x.pathname + x.search).replace(/(_xsrf=)[^&]+/, "$1…");
-    } catch { return u; }
-  };
-  const add = (kind, text) => events.push({ kind, text: `${at()} ${kind}: ${text}` });
-  page.on("console", (m) => add(`console.${m.type()}`, `${m.text()} (${short(m.location().url || "")})`));
-  page.on("pageerror", (e) => add("pageerror", e.message));
-  page.on("requestfailed", (r) => add("requestfailed", `${r.method()} ${short(r.url())} ${r.failure()?.errorText || ""}`));
-  page.on("response", (r) => {
-    const u = new URL(r.url());
-    if (r.status() >= 400) add("http-error", `${r.status()} ${r.request().method()} ${short(r.url())}`);
-    else if (u.pathname.startsWith("/hub/") && !u.pathname.startsWith("/hub/static/")) {
-      add("hub-request", `${r.request().method()} ${short(r.url())} -> ${r.status()}`);
-    }
-  });
-  page.on("dialog", (d) => { add("dialog", `${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
-  page.on("framenavigated", (f) => { if (f === page.mainFrame()) add("navigated", short(f.url())); });
-  return { context, page, events };
-}
-
-/** Prints the recorded browser events worth reading (all of them when the test failed). */
-function printEvents(events, all) {
-  const worth = all ? events : events.filter((e) => !/^console\.(log|info|debug)$/.test(e.kind));
-  const cap = 80;
-  for (const e of worth.slice(0, cap)) console.log(`#   ${e.text}`);
-  if (worth.length > cap) console.log(`#   ... ${worth.length - cap} more`);
-}
-
-async function shot(page, name) {
-  const file = path.join(SHOTS, name);
-  try {
-    await page.screenshot({ path: file, timeout: 20_000 });
-    console.log(`# screenshot: ${file}`);
-  } catch (e) {
-    console.log(`# screenshot ${name} failed: ${e.message.split("\n")[0]}`);
-  }
-}
-
-/** Fills and submits the login form of the page currently showing it. */
-async function submitLogin(c, page, user, screenshot, password = PASSWORD) {
-  const ok = await page.locator("#login-form").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
-  c.require("the login form is shown", ok, page.url());
-  await page.fill("#username_input", user);
-  await page.fill("#password_input", password);
-  if (screenshot) await shot(page, screenshot);
-  await page.click("#login_submit");
-}
-
-/** Waits for the JupyterLab UI at `prefix`lab; returns an error text or "". Gives up early when
- * spawn-pending reports that the spawn failed. */
-async function waitForLab(page, prefix, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    let at = "";
-    try { at = new URL(page.url()).pathname; } catch { /* about:blank */ }
-    if (at.startsWith(prefix + "lab")) break;
-    const failed = await page.locator("#progress-failed").textContent({ timeout: 250 }).catch(() => null);
-    if (failed) return `spawn-pending reports a failed spawn: ${failed}`;
-    if (Date.now() >= deadline) {
-      const says = await page.locator("main").innerText({ timeout: 1000 }).catch(() => "");
-      return `the browser did not reach ${prefix}lab within ${ms / 1000} s (at ${page.url()}; the page says: ${JSON.stringify(says.slice(0, 300))})`;
-    }
-    await sleep(250);
-  }
-  try {
-    await page.locator("#jp-main-dock-panel").waitFor({ state: "visible", timeout: 60_000 });
-  } catch {
-    return `JupyterLab's #jp-main-dock-panel did not appear within 60 s at ${page.url()}`;
-  }
-  return "";
-}
-
-/** Clicks `selector` on the home page and waits for the DELETE it sends and the reload after it. */
-async function clickStop(page, selector) {
-  const del = page.waitForResponse((r) => r.request().method() === "DELETE", { timeout: 30_000 });
-  const reloaded = page.waitForEvent("framenavigated", { predicate: (f) => f === page.mainFrame(), timeout: 30_000 });
-  await page.click(selector, { timeout: 10_000 });
-  let response = null;
-  try { response = await del; } catch { /* reported by the caller */ }
-  let reload = true;
-  try { await reloaded; await page.waitForLoadState("load", { timeout: 15_000 }); } catch { reload = false; }
-  return { response, reload };
-}
+import {
+  ROOT, PASSWORD, CHROMIUM, TEST_TIMEOUT_MS, parseArgs, sleep, waitFor, freePorts, pidsWith, py,
+  Abort, Failure, Checks, Hub, openBrowser, printEvents, shot, submitLogin, waitForLab, clickStop,
+  setShotsDir, axe,
+} from "./lib.mjs";
+import { PAGE_TESTS } from "./pages.mjs";
 
 // ------------------------------------------------------------------ tests
 
@@ -348,6 +31,7 @@ const stopDefault = {
   hub: () => ({}),
   run: async (c, hub, { page }) => {
     await page.goto(hub.url + "/hub/login", { timeout: 30_000 });
+    await axe(c, page, "the login page");
     await submitLogin(c, page, "alice", "login.png");
     const lab = await waitForLab(page, "/user/alice/", 90_000);
     c.require("login through the form leads to JupyterLab (#jp-main-dock-panel)", !lab, lab);
@@ -361,14 +45,16 @@ const stopDefault = {
     const stop = await page.locator("#stop").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
     c.require("/hub/home shows the Stop My Server button", stop, await page.locator("main").innerText().catch((e) => e.message));
     await shot(page, "home-running.png");
-    const { response, reload } = await clickStop(page, "#stop");
+    await axe(c, page, "the home page (server running)");
+    // As JupyterHub 6's home page: the page updates in place, no reload.
+    const { response } = await clickStop(page, "#stop", { reload: false });
     const delPath = response ? new URL(response.url()).pathname : null;
     c.check("the Stop button sends DELETE /hub/api/users/alice/server",
       delPath === "/hub/api/users/alice/server", response ? `DELETE ${response.url()}` : "no DELETE request within 30 s");
     c.check("the DELETE succeeds (204 or 202)", response && [202, 204].includes(response.status()), response && response.status());
-    c.check("the home page reloads after the stop", reload);
     const started = await page.locator("a#start", { hasText: "Start My Server" }).waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
-    c.check("after the reload the home page shows Start My Server", started && (await page.locator("#stop").count()) === 0,
+    c.check("then the Stop button goes and Start My Server links the spawn page", started && (await page.locator("#stop").count()) === 0
+      && (await page.locator("a#start").getAttribute("href")) === "/hub/spawn/alice",
       await page.locator("main").innerText().catch((e) => e.message));
     await shot(page, "home-stopped.png");
     const after = await waitFor(async () => {
@@ -391,38 +77,58 @@ const stopNamed = {
     c.require("login with next=/hub/home comes back to the home page", home, page.url());
     const form = await page.locator("#new-server input[name=name]").waitFor({ state: "visible", timeout: 10_000 }).then(() => true, () => false);
     c.require("the home page has the Add New Server form", form);
-    await page.fill("#new-server input[name=name]", "gpu");
+    await page.fill("#new-server input[name=name]", "GPU box");
     await shot(page, "home-named-new.png");
-    await page.click("#new-server input[type=submit]");
-    const lab = await waitForLab(page, "/user/alice/gpu/", 90_000);
-    c.require("Add New Server starts the named server 'gpu' and opens its JupyterLab", !lab, lab);
+    const put = page.waitForResponse((r) => r.request().method() === "PUT", { timeout: 30_000 }).catch(() => null);
+    await page.click("#new-server button[type=submit]");
+    const created = await put;
+    c.check("Add New Server creates the server as JupyterHub 6 does: PUT …/servers/gpu-box with the display name",
+      created && new URL(created.url()).pathname === "/hub/api/users/alice/servers/gpu-box" && created.status() === 201
+        && JSON.parse(created.request().postData() || "{}").display_name === "GPU box",
+      created ? `${created.status()} ${created.url()} ${created.request().postData()}` : "no PUT");
+    const row = page.locator('tr[data-server-name="gpu-box"]');
+    const listed = await row.locator("a.start-server").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
+    c.require("after the reload its row shows the display name and a start link",
+      listed && (await row.locator("th").textContent()) === "GPU box", await page.locator("main").innerText().catch((e) => e.message));
+    await shot(page, "home-named-created.png");
+    await axe(c, page, "the home page (named servers)");
+    await row.locator("a.start-server").click();
+    const lab = await waitForLab(page, "/user/alice/gpu-box/", 90_000);
+    c.require("its start link starts the named server 'gpu-box' and opens its JupyterLab", !lab, lab);
     await shot(page, "jupyterlab-named.png");
-    const srv = await hub.server("alice", "gpu");
-    c.check("the REST API shows the named server ready", srv && srv.ready && srv.url === "/user/alice/gpu/", srv);
+    const srv = await hub.server("alice", "gpu-box");
+    c.check("the REST API shows the named server ready", srv && srv.ready && srv.url === "/user/alice/gpu-box/", srv);
 
     await page.goto(hub.url + "/hub/home", { timeout: 30_000 });
-    const row = page.locator('tr[data-server-name="gpu"]');
     const stop = await row.locator("button.stop-server").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
     c.require("the named server's row has a stop button", stop, await page.locator("main").innerText().catch((e) => e.message));
     await shot(page, "home-named-running.png");
-    const { response, reload } = await clickStop(page, 'tr[data-server-name="gpu"] button.stop-server');
+    const { response, reload } = await clickStop(page, 'tr[data-server-name="gpu-box"] button.stop-server');
     const delPath = response ? new URL(response.url()).pathname : null;
-    c.check("its stop button sends DELETE /hub/api/users/alice/servers/gpu",
-      delPath === "/hub/api/users/alice/servers/gpu", response ? `DELETE ${response.url()}` : "no DELETE request within 30 s");
+    c.check("its stop button sends DELETE /hub/api/users/alice/servers/gpu-box",
+      delPath === "/hub/api/users/alice/servers/gpu-box", response ? `DELETE ${response.url()}` : "no DELETE request within 30 s");
     c.check("the DELETE succeeds (204 or 202)", response && [202, 204].includes(response.status()), response && response.status());
     c.check("the home page reloads after the stop", reload);
-    const start = await page.locator('tr[data-server-name="gpu"] a.start-server').waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
+    const start = await page.locator('tr[data-server-name="gpu-box"] a.start-server').waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
     c.check("after the reload the row offers 'start' instead of 'stop'",
-      start && (await page.locator('tr[data-server-name="gpu"] button.stop-server').count()) === 0,
+      start && (await page.locator('tr[data-server-name="gpu-box"] button.stop-server').count()) === 0,
       await page.locator("main").innerText().catch((e) => e.message));
     await shot(page, "home-named-stopped.png");
     const after = await waitFor(async () => {
-      const s = await hub.server("alice", "gpu");
+      const s = await hub.server("alice", "gpu-box");
       return !(s && (s.ready || s.pending)) && { s };
     }, 15_000);
-    c.check("the REST API shows the named server not running", after, await hub.server("alice", "gpu"));
+    c.check("the REST API shows the named server not running", after, await hub.server("alice", "gpu-box"));
     const gone = await waitFor(() => pidsWith(hub.marker).length === 0, 15_000);
     c.check("no process of the named server is left", gone, pidsWith(hub.marker));
+    page.acceptDialogs = true;
+    const removed = page.waitForResponse((r) => r.request().method() === "DELETE", { timeout: 30_000 }).catch(() => null);
+    await page.click('tr[data-server-name="gpu-box"] button.delete-server', { timeout: 10_000 });
+    const del = await removed;
+    c.check("its delete button (after a confirm) sends DELETE with {\"remove\": true}",
+      del && del.ok() && JSON.parse(del.request().postData() || "{}").remove === true, del && del.status());
+    const rowGone = await waitFor(async () => (await page.locator('tr[data-server-name="gpu-box"]').count()) === 0, 10_000);
+    c.check("the row goes away and the REST API no longer lists the server", rowGone && !(await hub.server("alice", "gpu-box")));
   },
 };
 
@@ -454,14 +160,17 @@ const slowSpawn = {
       const v = await page.evaluate(() => {
         const bar = document.getElementById("progress-bar");
         const msg = document.getElementById("progress-message");
-        return bar ? { value: bar.value, message: msg ? msg.textContent : "" } : null;
+        return bar ? { value: parseInt(bar.getAttribute("aria-valuenow"), 10), message: msg ? msg.textContent : "" } : null;
       });
       if (v && !seen.some((s) => s.value === v.value && s.message === v.message)) seen.push(v);
       return v && v.value > 0;
     }, 30_000, 100);
     c.check("the progress bar moves above 0 on spawn-pending", moved, seen);
     console.log(`# progress seen: ${JSON.stringify(seen)}`);
-    if (moved) await shot(page, "spawn-pending.png");
+    if (moved) {
+      await shot(page, "spawn-pending.png");
+      await axe(c, page, "spawn-pending");
+    }
     const pr = progressRequests[0];
     c.check("spawn-pending's EventSource reads /hub/api/users/alice/server/progress as text/event-stream",
       pr && new URL(pr.url).pathname === "/hub/api/users/alice/server/progress" && pr.status === 200 && pr.type.startsWith("text/event-stream"),
@@ -558,6 +267,7 @@ const loginOidc = {
     const button = page.locator("#login-redirect", { hasText: "Sign in with Test IdP" });
     c.require("the login page shows 'Sign in with Test IdP'", await button.waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false));
     await shot(page, "oidc-login.png");
+    await axe(c, page, "the 'Sign in with' login page");
     await button.click();
     const form = await page.locator("#idp-login").waitFor({ state: "visible", timeout: 15_000 }).then(() => true, () => false);
     c.require("the button leads to the identity provider's sign-in form", form, page.url());
@@ -584,6 +294,7 @@ const loginNative = {
     await page.fill("#password_input", "erin's passphrase");
     await page.fill("#password_confirmation_input", "erin's passphrase");
     await shot(page, "native-signup.png");
+    await axe(c, page, "the sign-up page");
     await page.click("#signup_submit");
     const said = await page.locator("#signup-result").textContent({ timeout: 15_000 }).catch(() => "");
     c.check("the sign-up page says the account was created", /created/.test(said || ""), said);
@@ -603,6 +314,7 @@ const loginNative = {
     const row = await page.locator('tr[data-account="erin"] .status').textContent({ timeout: 15_000 }).catch(() => "");
     c.check("the approval page lists erin as authorized", row === "authorized", row);
     await shot(page, "native-authorize.png");
+    await axe(c, page, "the sign-up approval page");
     await page.click('tr[data-account="erin"] button.toggle');
     await page.waitForLoadState("load", { timeout: 15_000 }).catch(() => {});
     const after = await page.locator('tr[data-account="erin"] .status').textContent({ timeout: 15_000 }).catch(() => "");
@@ -619,7 +331,7 @@ const tokenPage = {
     await submitLogin(c, page, "tina", "");
     await page.waitForURL(/\/hub\/token$/, { timeout: 15_000 }).catch(() => {});
     c.require("login with next=/hub/token lands on the token page", new URL(page.url()).pathname === "/hub/token", page.url());
-    const nav = await page.locator("header a", { hasText: "Token" }).count();
+    const nav = await page.locator("nav a", { hasText: "Token" }).count();
     c.check("the nav bar links the token page", nav === 1);
     await page.fill("#token-note", "<b>for my laptop</b>");
     await page.selectOption("#token-expiration-seconds", "86400");
@@ -641,6 +353,7 @@ const tokenPage = {
     const expires = await row.locator("td").nth(4).textContent().catch(() => "");
     c.check("its expiry is a date a day away", expires && expires !== "Never", expires);
     await shot(page, "token-list.png");
+    await axe(c, page, "the token page");
     await row.locator("button.revoke-token-btn").click();
     const gone = await waitFor(async () => (await row.count()) === 0, 10_000);
     c.check("revoke removes the row", gone);
@@ -673,11 +386,13 @@ const acceptShare = {
     const lead = await page.locator("p.lead").textContent({ timeout: 15_000 }).catch(() => "");
     c.check("the invitation page says what is shared", /You \(bob\) have been invited to access alice's server/.test(lead || ""), lead);
     await shot(page, "accept-share.png");
+    await axe(c, page, "accept-share");
     await page.click("#accept-share");
     // Someone else's server asks for consent once (JupyterHub's rule), then opens.
     const consent = await page.locator("#authorize").waitFor({ state: "visible", timeout: 20_000 }).then(() => true, () => false);
     c.check("alice's server asks bob for consent", consent, page.url());
     await shot(page, "accept-share-consent.png");
+    if (consent) await axe(c, page, "the OAuth consent page");
     if (consent) await page.click("#authorize");
     const there = await waitForLab(page, "/user/alice/", 90_000);
     c.check("accepting leads bob into alice's JupyterLab", !there, there);
@@ -698,11 +413,10 @@ const TESTS = [
   ["stop_default", "login form → JupyterLab → /hub/home → Stop My Server", stopDefault],
   ["stop_named", "named server: Add New Server → JupyterLab → its stop button", stopNamed],
   ["slow_spawn", "a 15 s spawn: spawn-pending's progress bar, then JupyterLab without reload", slowSpawn],
+  ...PAGE_TESTS,
 ];
 
 // ------------------------------------------------------------------ runner
-
-let SHOTS;
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -713,11 +427,12 @@ async function main() {
       process.exit(1);
     }
   }
-  SHOTS = process.env.BROWSER_SCREENSHOTS
+  const shots = process.env.BROWSER_SCREENSHOTS
     ? path.resolve(process.env.BROWSER_SCREENSHOTS)
     : fs.mkdtempSync(path.join(os.tmpdir(), "oxhub-browser-shots-"));
-  fs.mkdirSync(SHOTS, { recursive: true });
-  console.log(`# screenshots go to ${SHOTS}`);
+  fs.mkdirSync(shots, { recursive: true });
+  setShotsDir(shots);
+  console.log(`# screenshots go to ${shots}`);
   const c = new Checks();
   const started = Date.now();
   for (const [name, doc, test] of TESTS) {

@@ -143,6 +143,9 @@ pub struct SpawnerSettings {
     pub cpu_limit: Option<f64>,
     pub cpu_guarantee: Option<f64>,
     pub options_form: String,
+    /// `profile_list` as JSON (KubeSpawner's shape; checked when the hub starts).
+    #[serde(serialize_with = "as_json")]
+    pub profile_list: Value,
     pub pre_spawn_hook: Vec<String>,
     pub post_stop_hook: Vec<String>,
     pub debug: bool,
@@ -524,6 +527,7 @@ impl HubConfig {
             "cpu_limit",
             "cpu_guarantee",
             "options_form",
+            "profile_list",
             "pre_spawn_hook",
             "post_stop_hook",
             "debug",
@@ -549,6 +553,7 @@ impl HubConfig {
             cpu_limit: s.opt_float("cpu_limit")?,
             cpu_guarantee: s.opt_float("cpu_guarantee")?,
             options_form: s.string("options_form")?,
+            profile_list: s.value("profile_list")?,
             pre_spawn_hook: s.strings("pre_spawn_hook")?,
             post_stop_hook: s.strings("post_stop_hook")?,
             debug: s.boolean("debug")?,

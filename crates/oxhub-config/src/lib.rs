@@ -19,7 +19,7 @@ mod traits_data;
 pub mod value;
 
 pub use error::{ConfigError, ErrorKind, Location, Origin, Warning};
-pub use hub::HubConfig;
+pub use hub::{HubConfig, HubSettings};
 pub use load::{load, LoadOptions, Loaded, Override, SourceKind};
 pub use resolve::{resolve, Effective, Resolved};
 pub use value::Value;

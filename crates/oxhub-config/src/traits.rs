@@ -655,7 +655,8 @@ pub fn hook_alternative(class: &str, name: &str) -> &'static str {
         (_, "pre_spawn_hook") | (_, "post_stop_hook") | (_, "post_auth_hook") => {
             "give a command instead, e.g. ['/usr/local/bin/make-home', '{username}']"
         }
-        (_, "options_form") => "give the form's HTML as a string (or a KubeSpawner.profile_list)",
+        (_, "options_form") => "give the form's HTML as a string (or a Spawner.profile_list)",
+        (_, "profile_list") => "give the list of profiles itself",
         (_, "options_from_form") => {
             "leave it unset: form fields become user_options as JupyterHub's default does"
         }

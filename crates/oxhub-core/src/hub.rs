@@ -46,6 +46,8 @@ pub struct Hub {
     identities: Mutex<HashMap<String, CachedIdentity>>,
     /// Signs cookies (cookie_secret).
     pub cookies: crate::cookies::CookieSigner,
+    /// `profile_list`, checked at startup.
+    pub profiles: crate::profiles::Profiles,
     pub(crate) authenticator: Box<dyn Authenticator>,
     pub(crate) spawner: Arc<dyn Spawner>,
     /// The hub process's environment, as the binary read it (what `env_keep` passes on).
@@ -147,7 +149,10 @@ impl Hub {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_idle_timeout(std::time::Duration::from_secs(30))
                 .build_http();
+        let profiles = crate::profiles::Profiles::parse(&config.spawner.profile_list.to_json())
+            .map_err(|e| HubError::Invalid(format!("Spawner.{e}")))?;
         Ok(Hub {
+            profiles,
             store,
             config: Arc::new(config),
             vocab,

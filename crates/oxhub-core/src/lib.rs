@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod login;
 pub mod managed;
 pub mod oauth;
+pub mod profiles;
 pub mod progress;
 pub mod proxy;
 pub mod redirects;

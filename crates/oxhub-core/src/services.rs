@@ -38,6 +38,23 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 impl Hub {
+    /// The definition of a service as JSON: its entry in `JupyterHub.services`, or for one
+    /// added through the API the definition stored with it.
+    pub fn service_spec(&self, row: &ServiceRow) -> Value {
+        let name = oxhub_config::Value::Str("name".into());
+        self.config
+            .hub
+            .services
+            .iter()
+            .find(|s| {
+                matches!(s, oxhub_config::Value::Dict(p)
+                    if oxhub_config::Value::dict_get(p, &name).and_then(|v| v.as_str())
+                        == Some(row.name.as_str()))
+            })
+            .map(oxhub_config::Value::to_json)
+            .unwrap_or_else(|| row.spec.clone())
+    }
+
     /// `POST /services/{name}`: add an external service (no `command`: the hub does not run
     /// services added at runtime). An `api_token` in the body becomes the service's token.
     pub async fn create_service(

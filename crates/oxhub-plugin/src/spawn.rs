@@ -48,6 +48,11 @@ pub struct SpawnRequest {
     pub port: u16,
     /// The server's URL prefix (`/user/alice/`), the path of `JUPYTERHUB_SERVICE_URL`.
     pub service_prefix: String,
+    /// What the chosen `profile_list` entry sets (its `kubespawner_override` merged with its
+    /// options') beyond what the hub applied itself (`cmd`, `args`, `environment`,
+    /// `default_url`, `notebook_dir`, resources): a spawner reads the traits it knows (an
+    /// `image`, a `node_selector`) and ignores the rest.
+    pub overrides: serde_json::Map<String, Value>,
 }
 
 /// The variable a spawner sets to tell the server where it listens.
@@ -175,6 +180,7 @@ mod tests {
             ip: String::new(),
             port: 0,
             service_prefix: "/user/alice/".into(),
+            overrides: serde_json::Map::new(),
         }
     }
 

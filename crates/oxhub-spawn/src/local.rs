@@ -298,6 +298,7 @@ mod tests {
             ip: "127.0.0.1".into(),
             port: 0,
             service_prefix: "/user/alice/".into(),
+            overrides: serde_json::Map::new(),
         }
     }
 

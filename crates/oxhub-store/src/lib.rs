@@ -139,12 +139,17 @@ pub struct UserPatch {
 }
 
 /// The order of the user list; `true` = descending. NULLs sort last ascending, first descending.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserSort {
-    #[default]
-    Name,
+    Name(bool),
     Id(bool),
     LastActivity(bool),
+}
+
+impl Default for UserSort {
+    fn default() -> Self {
+        UserSort::Name(false)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -540,7 +545,7 @@ impl Store {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let (column, descending) = match q.sort {
-            UserSort::Name => ("u.name", false),
+            UserSort::Name(d) => ("u.name", d),
             UserSort::Id(d) => ("u.id", d),
             UserSort::LastActivity(d) => ("u.last_activity", d),
         };

@@ -96,7 +96,12 @@ pub async fn identify(
             .query()
             .and_then(|q| session::form_value(q, "_xsrf"))
             .map(std::borrow::Cow::Owned),
-        Xsrf::Form(field) => field.map(std::borrow::Cow::Borrowed),
+        // A form's own field, else the query's (JupyterHub's spawn form carries it there).
+        Xsrf::Form(field) => field.map(std::borrow::Cow::Borrowed).or_else(|| {
+            uri.query()
+                .and_then(|q| session::form_value(q, "_xsrf"))
+                .map(std::borrow::Cow::Owned)
+        }),
     };
     session::check_xsrf(
         hub,
@@ -212,13 +217,12 @@ impl PageUser {
         uri: &Uri,
         found: Result<Option<Identity>, Refused>,
     ) -> Result<PageUser, PageError> {
-        let base = &hub.config.hub.base_url;
         let who = match found {
             Ok(who) => who,
             Err(Refused::Xsrf(why)) => {
-                return Err(PageError::new(base, None, StatusCode::FORBIDDEN, why))
+                return Err(PageError::new(None, StatusCode::FORBIDDEN, why))
             }
-            Err(Refused::Failed(e)) => return Err(PageError::from_hub(base, None, e)),
+            Err(Refused::Failed(e)) => return Err(PageError::from_hub(None, e)),
             Err(Refused::BadToken) => None,
         };
         if let Some(who) = who {
@@ -231,7 +235,6 @@ impl PageUser {
             Err(PageError::Redirect(login_url(hub, uri)))
         } else {
             Err(PageError::new(
-                base,
                 None,
                 StatusCode::FORBIDDEN,
                 "Login required",
@@ -278,17 +281,52 @@ impl PageForm {
     }
 }
 
+/// The text fields of a form body: `application/x-www-form-urlencoded`, or
+/// `multipart/form-data` (the spawn page's enctype, as JupyterHub's). Uploaded files are not
+/// kept: no built-in options form asks for one.
+async fn form_fields(
+    headers: &HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Vec<(String, String)>, PageError> {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Ok(boundary) = multer::parse_boundary(content_type) else {
+        return Ok(session::form_pairs(&String::from_utf8_lossy(&bytes)));
+    };
+    let bad = |e: multer::Error| {
+        PageError::new(
+            None,
+            StatusCode::BAD_REQUEST,
+            &format!("Malformed form: {e}"),
+        )
+    };
+    let stream =
+        futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if field.file_name().is_some() {
+            continue;
+        }
+        let value = field.text().await.map_err(bad)?;
+        fields.push((name, value));
+    }
+    Ok(fields)
+}
+
 impl FromRequest<Arc<Hub>> for PageForm {
     type Rejection = PageError;
 
     async fn from_request(req: Request, hub: &Arc<Hub>) -> Result<Self, PageError> {
         let (parts, body) = req.into_parts();
         let limit = usize::try_from(crate::MAX_BODY_BYTES).unwrap_or(usize::MAX);
-        let base = &hub.config.hub.base_url;
-        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            PageError::new(base, None, StatusCode::PAYLOAD_TOO_LARGE, "Form too large")
-        })?;
-        let fields = session::form_pairs(&String::from_utf8_lossy(&bytes));
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| PageError::new(None, StatusCode::PAYLOAD_TOO_LARGE, "Form too large"))?;
+        let fields = form_fields(&parts.headers, bytes).await?;
         let form_xsrf = fields
             .iter()
             .find(|(k, _)| k == "_xsrf")

@@ -103,7 +103,6 @@ impl IntoResponse for ApiError {
 #[derive(Debug)]
 pub enum PageError {
     Page {
-        base_url: String,
         user: Option<String>,
         status: StatusCode,
         message: String,
@@ -112,9 +111,8 @@ pub enum PageError {
 }
 
 impl PageError {
-    pub fn new(base_url: &str, user: Option<&str>, status: StatusCode, message: &str) -> Self {
+    pub fn new(user: Option<&str>, status: StatusCode, message: &str) -> Self {
         PageError::Page {
-            base_url: base_url.to_owned(),
             user: user.map(str::to_owned),
             status,
             message: message.to_owned(),
@@ -122,9 +120,9 @@ impl PageError {
     }
 
     /// A hub error as a page: the status and (safe) message of [`ApiError`].
-    pub fn from_hub(base_url: &str, user: Option<&str>, e: HubError) -> Self {
+    pub fn from_hub(user: Option<&str>, e: HubError) -> Self {
         let e = ApiError::from(e);
-        PageError::new(base_url, user, e.status, &e.message)
+        PageError::new(user, e.status, &e.message)
     }
 }
 
@@ -132,11 +130,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::Page {
-                base_url,
                 user,
                 status,
                 message,
-            } => crate::pages::render::error_page(&base_url, user.as_deref(), status, &message),
+            } => crate::pages::render::error_page(user.as_deref(), status, &message),
             PageError::Redirect(to) => crate::pages::render::redirect(&to),
         }
     }

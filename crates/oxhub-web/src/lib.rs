@@ -149,15 +149,31 @@ fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
+/// Compile the page templates as `JupyterHub.template_paths` resolve them: a broken custom
+/// template is an error at startup (`template <file>:<line>: …`), not a broken page later.
+pub fn check_templates(config: &oxhub_config::HubSettings) -> Result<(), String> {
+    pages::render::Templates::new(&config.template_paths).check()
+}
+
 /// The hub's router, mounted under `base_url`.
 pub fn router(hub: Arc<Hub>) -> Router {
     let base = hub.config.hub.base_url.trim_end_matches('/').to_owned();
-    let api = api::routes().with_state(Arc::clone(&hub));
+    let api = api::routes()
+        .merge(oauth::routes())
+        .with_state(Arc::clone(&hub));
     let inner = Router::new()
         .route("/hub/health", get(api::health).head(api::health))
         .nest("/hub/api", api)
         .route("/hub/api/", get(api::root))
-        .merge(pages::routes().with_state(Arc::clone(&hub)));
+        .merge(pages::routes().with_state(Arc::clone(&hub)))
+        // Every page a handler answers with is rendered here, with the common namespace.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(pages::render::Shell {
+                templates: pages::render::Templates::new(&hub.config.hub.template_paths),
+                hub: Arc::clone(&hub),
+            }),
+            pages::render::finish,
+        ));
     let app = if base.is_empty() {
         inner
     } else {

@@ -17,6 +17,14 @@ use oxhub_core::Hub;
 use serde_json::json;
 use std::sync::Arc;
 
+/// The provider's endpoints, mounted under `/hub/api` beside the REST API.
+pub(crate) fn routes() -> axum::Router<Arc<Hub>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/oauth2/authorize", get(authorize).post(authorize_post))
+        .route("/oauth2/token", post(token))
+}
+
 type S = State<Arc<Hub>>;
 
 fn authorize_request(query: &str) -> AuthorizeRequest {
@@ -32,15 +40,14 @@ fn authorize_request(query: &str) -> AuthorizeRequest {
     }
 }
 
-fn authorize_answer(hub: &Hub, me: &str, xsrf: &str, outcome: Authorize) -> Response {
-    let base = &hub.config.hub.base_url;
+fn authorize_answer(me: &str, xsrf: &str, outcome: Authorize) -> Response {
     match outcome {
         Authorize::Redirect(to) => redirect(&to),
         Authorize::Fatal(message) => {
-            PageError::new(base, Some(me), StatusCode::BAD_REQUEST, &message).into_response()
+            PageError::new(Some(me), StatusCode::BAD_REQUEST, &message).into_response()
         }
         Authorize::Forbidden(message) => {
-            PageError::new(base, Some(me), StatusCode::FORBIDDEN, &message).into_response()
+            PageError::new(Some(me), StatusCode::FORBIDDEN, &message).into_response()
         }
         Authorize::Consent {
             description,
@@ -48,7 +55,10 @@ fn authorize_answer(hub: &Hub, me: &str, xsrf: &str, outcome: Authorize) -> Resp
         } => render(
             StatusCode::OK,
             "oauth.html",
-            json!({ "base_url": base, "user": me, "xsrf": xsrf, "description": description, "scopes": scopes }),
+            json!({
+                "user": me, "xsrf": xsrf, "description": description, "scopes": scopes,
+                "scope_descriptions": crate::pages::scope_descriptions(&scopes),
+            }),
         ),
     }
 }
@@ -64,8 +74,8 @@ pub async fn authorize(
     let (xsrf, xsrf_cookie) = ensure_xsrf(&hub, &headers, &session);
     let req = authorize_request(uri.query().unwrap_or(""));
     let resp = match hub.authorize(&who, &req, &session).await {
-        Ok(outcome) => authorize_answer(&hub, &me, &xsrf, outcome),
-        Err(e) => PageError::from_hub(&hub.config.hub.base_url, Some(&me), e).into_response(),
+        Ok(outcome) => authorize_answer(&me, &xsrf, outcome),
+        Err(e) => PageError::from_hub(Some(&me), e).into_response(),
     };
     with_cookies(
         resp,
@@ -90,8 +100,8 @@ pub async fn authorize_post(
     let req = authorize_request(uri.query().unwrap_or(""));
     let PageUser { who, name: me } = &form.user;
     match hub.authorize_confirmed(who, &req, &scopes, &session).await {
-        Ok(outcome) => authorize_answer(&hub, me, form.field("_xsrf").unwrap_or_default(), outcome),
-        Err(e) => PageError::from_hub(&hub.config.hub.base_url, Some(me), e).into_response(),
+        Ok(outcome) => authorize_answer(me, form.field("_xsrf").unwrap_or_default(), outcome),
+        Err(e) => PageError::from_hub(Some(me), e).into_response(),
     }
 }
 

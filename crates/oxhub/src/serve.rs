@@ -29,6 +29,7 @@ async fn open(config: HubConfig, proxy: Option<Box<dyn Proxy>>) -> Result<Hub, S
 /// Serve the hub on `hub_ip:hub_port` until SIGINT/SIGTERM or `POST /shutdown`: start (or
 /// reuse) the proxy, pick up servers recorded as running, keep routes and servers checked.
 pub fn hub(config: HubConfig) -> Result<ExitCode, String> {
+    oxhub_web::check_templates(&config.hub)?;
     runtime()?.block_on(async move {
         let ip = if config.hub.hub_ip.is_empty() {
             "0.0.0.0".to_owned()

@@ -99,6 +99,14 @@ impl Hub {
                 clip(server)
             )));
         }
+        // Options for a profile that does not exist (or a choice it does not offer) are the
+        // caller's mistake, refused before anything starts.
+        if let Err(why) = self
+            .profiles
+            .resolve(user_options.as_ref().unwrap_or(&row.user_options))
+        {
+            return Err(HubError::Invalid(why));
+        }
         let key = (user.to_owned(), server.to_owned());
         let progress = {
             let mut spawns = self
@@ -287,7 +295,17 @@ impl Hub {
             ip: sp.ip.clone(),
             port: sp.port,
             service_prefix: prefix.clone(),
+            overrides: serde_json::Map::new(),
         };
+        if let Some(chosen) = self.profiles.resolve(options).map_err(HubError::Invalid)? {
+            tracing::info!(
+                "{user}/{server}: profile {} ({} traits)",
+                chosen.slug,
+                chosen.overrides.len()
+            );
+            crate::profiles::apply(&mut request, chosen, |s| expand(s, user, server))
+                .map_err(|e| HubError::Invalid(format!("profile_list: {e}")))?;
+        }
         let auth_state = self.stored_auth_state(user).await?;
         progress.push(json!({"progress": 10, "message": "Starting the server process"}));
         let start_timeout =

@@ -3,7 +3,7 @@
 use super::*;
 use crate::caller::ApiCaller;
 
-pub(super) async fn group_json(
+pub(crate) async fn group_json(
     hub: &Hub,
     who: &Identity,
     name: &str,
@@ -50,11 +50,22 @@ pub(super) async fn list_groups(
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    forbid(who.scopes.check_listing(&["list:groups"]), &["list:groups"])?;
     let p = page(&hub, &headers, &query)?;
+    let (items, total) = groups_listing(&hub, &who, p.offset, p.limit).await?;
+    Ok(Json(p.wrap(items, total, &headers, &uri)))
+}
+
+/// One page of the groups `who` may list, and how many groups there are.
+pub(crate) async fn groups_listing(
+    hub: &Hub,
+    who: &Identity,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64), ApiError> {
+    forbid(who.scopes.check_listing(&["list:groups"]), &["list:groups"])?;
     let (rows, total) = hub
         .store
-        .groups(p.offset, p.limit)
+        .groups(offset, limit)
         .await
         .map_err(HubError::from)?;
     let mut items = Vec::new();
@@ -65,11 +76,11 @@ pub(super) async fn list_groups(
         {
             continue;
         }
-        if let Some(model) = group_json(&hub, &who, &g.name).await? {
+        if let Some(model) = group_json(hub, who, &g.name).await? {
             items.push(model);
         }
     }
-    Ok(Json(p.wrap(items, total, &headers, &uri)))
+    Ok((items, total))
 }
 
 pub(super) async fn created_groups(

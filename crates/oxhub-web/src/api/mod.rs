@@ -28,6 +28,10 @@ mod shares;
 mod tokens;
 mod users;
 
+// What the admin panel renders is what the API lists.
+pub(crate) use groups::{group_json, groups_listing};
+pub(crate) use users::{user_json, users_listing};
+
 use groups::*;
 use hub::*;
 use servers::*;
@@ -152,11 +156,6 @@ pub fn routes() -> Router<Arc<Hub>> {
                 .patch(revoke_share)
                 .delete(delete_shares),
         )
-        .route(
-            "/oauth2/authorize",
-            get(crate::oauth::authorize).post(crate::oauth::authorize_post),
-        )
-        .route("/oauth2/token", post(crate::oauth::token))
         .route("/share-codes/{owner}", get(owner_codes))
         .route(
             "/share-codes/{owner}/{server}",

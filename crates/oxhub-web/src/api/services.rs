@@ -34,14 +34,7 @@ pub(super) async fn service_json(
         m.insert("roles".into(), json!(roles));
     }
     if read {
-        let spec = hub
-            .config
-            .hub
-            .services
-            .iter()
-            .find(|s| matches!(s, oxhub_config::Value::Dict(p) if oxhub_config::Value::dict_get(p, &oxhub_config::Value::Str("name".into())).and_then(|v| v.as_str()) == Some(row.name.as_str())))
-            .map(oxhub_config::Value::to_json)
-            .unwrap_or_else(|| row.spec.clone());
+        let spec = hub.service_spec(row);
         let field = |k: &str| spec.get(k).cloned();
         let url = field("url").unwrap_or(json!(""));
         let has_url = url.as_str().is_some_and(|u| !u.is_empty());

@@ -12,7 +12,7 @@ fn include_stopped(query: &HashMap<String, String>) -> bool {
         .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "0" | "false"))
 }
 
-pub(super) async fn user_json(
+pub(crate) async fn user_json(
     hub: &Hub,
     who: &Identity,
     name: &str,
@@ -62,14 +62,14 @@ pub(super) async fn user_json_with_auth_state(
 
 fn sort_order(query: &HashMap<String, String>) -> Result<UserSort, ApiError> {
     let Some(sort) = query.get("sort") else {
-        return Ok(UserSort::Name);
+        return Ok(UserSort::Name(false));
     };
     let (descending, key) = match sort.strip_prefix('-') {
         Some(k) => (true, k),
         None => (false, sort.as_str()),
     };
     match key {
-        "name" if !descending => Ok(UserSort::Name),
+        "name" => Ok(UserSort::Name(descending)),
         "id" => Ok(UserSort::Id(descending)),
         "last_activity" => Ok(UserSort::LastActivity(descending)),
         _ => Err(ApiError::bad_request(format!(
@@ -85,6 +85,21 @@ pub(super) async fn list_users(
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
+    let p = page(&hub, &headers, &query)?;
+    let (items, total) = users_listing(&hub, &who, &query, p.offset, p.limit).await?;
+    Ok(Json(p.wrap(items, total, &headers, &uri)))
+}
+
+/// One page of the user list as `who` may see it, with `GET /users`'s filters (`state`,
+/// `sort`, `name_filter`, `include_stopped_servers`) read from `query`; and the total the
+/// filters match. The admin panel renders the same listing.
+pub(crate) async fn users_listing(
+    hub: &Hub,
+    who: &Identity,
+    query: &HashMap<String, String>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64), ApiError> {
     forbid(who.scopes.check_listing(&["list:users"]), &["list:users"])?;
     let state = match query.get("state").map(String::as_str) {
         None => None,
@@ -97,13 +112,12 @@ pub(super) async fn list_users(
             )))
         }
     };
-    let sort = sort_order(&query)?;
-    let p = page(&hub, &headers, &query)?;
+    let sort = sort_order(query)?;
     let name_filter = query.get("name_filter").filter(|f| !f.is_empty()).cloned();
     let (rows, total) = hub
         .users_page(&UserQuery {
-            offset: p.offset,
-            limit: p.limit,
+            offset,
+            limit,
             name_filter,
             state,
             sort,
@@ -117,7 +131,7 @@ pub(super) async fn list_users(
         .await
         .map_err(HubError::from)?;
     let servers = hub.servers_of_users(&names).await?;
-    let include_stopped_servers = include_stopped(&query);
+    let include_stopped_servers = include_stopped(query);
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         if !who
@@ -143,7 +157,7 @@ pub(super) async fn list_users(
             items.push(model);
         }
     }
-    Ok(Json(p.wrap(items, total, &headers, &uri)))
+    Ok((items, total))
 }
 
 pub(super) async fn create_users(

@@ -30,7 +30,6 @@ fn signup_page(
     status: StatusCode,
     result: serde_json::Value,
 ) -> Response {
-    let ctx = Ctx::of(hub);
     let Some(accounts) = hub.accounts() else {
         return not_found(hub);
     };
@@ -40,7 +39,6 @@ fn signup_page(
         status,
         "signup.html",
         json!({
-            "base_url": ctx.base,
             "user": null,
             "xsrf": xsrf,
             "ask_email": accounts.asks_email(),
@@ -117,15 +115,12 @@ pub(super) async fn signup_submit(State(hub): S, headers: HeaderMap, body: Bytes
 }
 
 pub(super) async fn authorize_page(State(hub): S, headers: HeaderMap, page: PageUser) -> Response {
-    let ctx = Ctx::of(&hub);
     if hub.accounts().is_none() {
         return not_found(&hub);
     }
     let accounts = match hub.list_accounts(&page.who).await {
         Ok(list) => list,
-        Err(e) => {
-            return crate::PageError::from_hub(&ctx.base, Some(&page.name), e).into_response()
-        }
+        Err(e) => return crate::PageError::from_hub(Some(&page.name), e).into_response(),
     };
     let rows: Vec<serde_json::Value> = accounts
         .iter()
@@ -145,7 +140,7 @@ pub(super) async fn authorize_page(State(hub): S, headers: HeaderMap, page: Page
     let resp = render(
         StatusCode::OK,
         "authorize.html",
-        json!({"base_url": ctx.base, "user": page.name, "xsrf": xsrf, "accounts": rows}),
+        json!({"user": page.name, "xsrf": xsrf, "accounts": rows}),
     );
     with_cookies(resp, cookie.into_iter().collect())
 }
@@ -162,7 +157,7 @@ pub(super) async fn authorize_post(
         .await
     {
         Ok(()) => redirect(&format!("{}#{}", ctx.hub("authorize"), path_segment(&name))),
-        Err(e) => crate::PageError::from_hub(&ctx.base, Some(&form.user.name), e).into_response(),
+        Err(e) => crate::PageError::from_hub(Some(&form.user.name), e).into_response(),
     }
 }
 
@@ -174,7 +169,7 @@ pub(super) async fn discard_post(
     let ctx = Ctx::of(&hub);
     match hub.discard_account(&form.user.who, &name).await {
         Ok(()) => redirect(&ctx.hub("authorize")),
-        Err(e) => crate::PageError::from_hub(&ctx.base, Some(&form.user.name), e).into_response(),
+        Err(e) => crate::PageError::from_hub(Some(&form.user.name), e).into_response(),
     }
 }
 
@@ -200,7 +195,6 @@ fn password_page(
         status,
         "change-password.html",
         json!({
-            "base_url": ctx.base,
             "user": user,
             "xsrf": xsrf,
             "target": target,
@@ -237,8 +231,7 @@ pub(super) async fn password_form_for(
         )
         .await
     {
-        return crate::PageError::from_hub(&Ctx::of(&hub).base, Some(&page.name), e)
-            .into_response();
+        return crate::PageError::from_hub(Some(&page.name), e).into_response();
     }
     password_page(
         &hub,
@@ -271,10 +264,7 @@ async fn change(hub: &Hub, headers: &HeaderMap, form: PageForm, target: Option<&
             StatusCode::BAD_REQUEST,
             json!({"ok": false, "message": why}),
         ),
-        Err(e) => {
-            return crate::PageError::from_hub(&Ctx::of(hub).base, Some(&form.user.name), e)
-                .into_response()
-        }
+        Err(e) => return crate::PageError::from_hub(Some(&form.user.name), e).into_response(),
     };
     password_page(hub, headers, &form.user.name, target, status, result)
 }

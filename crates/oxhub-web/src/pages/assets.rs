@@ -19,6 +19,26 @@ struct Asset {
 
 const ASSETS: &[Asset] = &[
     Asset {
+        path: "js/admin.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/admin.js"),
+    },
+    Asset {
+        path: "js/home.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/home.js"),
+    },
+    Asset {
+        path: "js/spawn.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/spawn.js"),
+    },
+    Asset {
+        path: "js/spawn_pending.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/spawn_pending.js"),
+    },
+    Asset {
         path: "css/style.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../static/css/style.css"),
@@ -82,21 +102,15 @@ fn serve(asset: &Asset, cache: &'static str) -> Response {
     resp
 }
 
-fn not_found(hub: &Hub) -> Response {
-    crate::PageError::new(
-        &hub.config.hub.base_url,
-        None,
-        StatusCode::NOT_FOUND,
-        "Page not found",
-    )
-    .into_response()
+fn not_found() -> Response {
+    crate::PageError::new(None, StatusCode::NOT_FOUND, "Page not found").into_response()
 }
 
 /// `GET /hub/static/<path>`: the path exactly as the request wrote it (never decoded).
 pub(super) async fn asset(State(hub): State<Arc<Hub>>, OriginalUri(uri): OriginalUri) -> Response {
     let prefix = format!("{}hub/static/", hub.config.hub.base_url);
     let Some(path) = uri.path().strip_prefix(&prefix) else {
-        return not_found(&hub);
+        return not_found();
     };
     match ASSETS.iter().find(|a| a.path == path) {
         Some(a) => {
@@ -105,16 +119,16 @@ pub(super) async fn asset(State(hub): State<Arc<Hub>>, OriginalUri(uri): Origina
                 .is_some_and(|q| q.split('&').any(|p| p.starts_with("v=")));
             serve(a, if versioned { VERSIONED } else { UNVERSIONED })
         }
-        None => not_found(&hub),
+        None => not_found(),
     }
 }
 
 /// `GET /hub/favicon.ico`: the icon browsers ask for on every page, from the same table,
 /// kept for a day.
-pub(super) async fn favicon(State(hub): State<Arc<Hub>>) -> Response {
+pub(super) async fn favicon() -> Response {
     match ASSETS.iter().find(|a| a.path == "favicon.ico") {
         Some(a) => serve(a, "max-age=86400"),
-        None => not_found(&hub),
+        None => not_found(),
     }
 }
 
@@ -148,7 +162,7 @@ pub(super) async fn logo(State(hub): State<Arc<Hub>>) -> Response {
     }
     match ASSETS.iter().find(|a| a.path == "images/logo.svg") {
         Some(a) => serve(a, UNVERSIONED),
-        None => not_found(&hub),
+        None => not_found(),
     }
 }
 

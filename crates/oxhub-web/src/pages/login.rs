@@ -50,7 +50,6 @@ fn login_page(
             "two_factor": hub.accounts().is_some_and(|a| a.offers_two_factor()),
             "login_service": service,
             "authenticator_login_url": authenticator_login_url,
-            "base_url": ctx.base,
             "user": null,
             "xsrf": xsrf,
             "login_url": login_url,
@@ -213,13 +212,17 @@ pub(super) async fn logout(State(hub): S, headers: HeaderMap, user: Option<PageU
     }
     let hub_path = ctx.hub("");
     let (_, logout_to, _) = hub.login_texts();
-    let to = if logout_to.is_empty() {
-        ctx.hub("login")
+    // With `auto_login`, the login page would log the browser straight back in: a page
+    // saying so instead (JupyterHub's logout.html), unless the authenticator names a page.
+    let answer = if !logout_to.is_empty() {
+        redirect(logout_to)
+    } else if hub.config.authenticator.auto_login {
+        render(StatusCode::OK, "logout.html", json!({ "user": null }))
     } else {
-        logout_to.to_owned()
+        redirect(&ctx.hub("login"))
     };
     with_cookies(
-        redirect(&to),
+        answer,
         vec![
             clear_cookie(SESSION_COOKIE, &ctx.base),
             clear_cookie(LOGIN_COOKIE, &hub_path),

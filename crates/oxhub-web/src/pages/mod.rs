@@ -4,9 +4,11 @@
 //! helpers they share. Who is calling comes from `caller.rs`; errors are `PageError`s.
 
 mod accounts;
+mod admin;
 mod assets;
 mod home;
 mod login;
+mod namespace;
 mod next;
 mod redirect_login;
 pub(crate) mod render;
@@ -65,6 +67,12 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/hub/oauth_callback", get(redirect_login::callback))
         .route("/hub/home", get(home::home))
         .route("/hub/token", get(token::page))
+        .route("/hub/admin", get(admin::dashboard))
+        .route("/hub/admin/add-users", get(admin::add_users))
+        .route("/hub/admin/edit-user/{name}", get(admin::edit_user))
+        .route("/hub/admin/groups", get(admin::groups))
+        .route("/hub/admin/create-group", get(admin::create_group))
+        .route("/hub/admin/groups/{name}", get(admin::edit_group))
         .route("/hub/accept-share", get(share::page).post(share::accept))
         .route("/hub/spawn", get(spawn::own).post(spawn::own_post))
         .route(
@@ -120,7 +128,7 @@ impl Ctx {
     }
     /// An error page of the hub.
     fn error(&self, user: Option<&str>, status: StatusCode, message: &str) -> crate::PageError {
-        crate::PageError::new(&self.base, user, status, message)
+        crate::PageError::new(user, status, message)
     }
     /// [`Ctx::error`] as the response.
     fn page_error(&self, user: Option<&str>, status: StatusCode, message: &str) -> Response {
@@ -182,6 +190,54 @@ pub(crate) fn ensure_xsrf(
         .unwrap_or("navigate");
     let cookie = (mode == "navigate").then(|| xsrf_cookie(hub, &token, is_https(hub, headers)));
     (token, cookie)
+}
+
+/// Scopes as a person reads them (the consent and accept-share pages): each base scope's
+/// description from the scope table, and what its filter limits it to. Scopes that only
+/// identify the owner (their name, their groups) or reach the page's own target collapse into
+/// the one "identify" line when nothing else is asked.
+pub(crate) fn scope_descriptions(scopes: &[String]) -> Vec<serde_json::Value> {
+    const IDENTIFY: &[&str] = &["read:users:name", "read:users:groups", "identify"];
+    let describe = |base: &str| {
+        oxhub_model::scope::SCOPES
+            .iter()
+            .find(|d| d.name == base)
+            .map_or_else(
+                || format!("The permission {base}."),
+                |d| d.description.to_owned(),
+            )
+    };
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    for scope in scopes {
+        let (base, filter) = match scope.split_once('!') {
+            Some((b, f)) => (b, Some(f)),
+            None => (scope.as_str(), None),
+        };
+        if IDENTIFY.contains(&base) && matches!(filter, None | Some("user")) {
+            continue;
+        }
+        let filter = filter.map(|f| match f.split_once('=') {
+            Some((kind, value)) => format!("{kind} {value}"),
+            None if f == "user" => "you (the user who grants it)".to_owned(),
+            None => f.to_owned(),
+        });
+        let entry = serde_json::json!({
+            "scope": scope,
+            "description": describe(base),
+            "filter": filter.unwrap_or_default(),
+        });
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    if out.is_empty() {
+        out.push(serde_json::json!({
+            "scope": null,
+            "description": "Identify you: know your user name and groups. It will not be able to take actions on your behalf.",
+            "filter": "",
+        }));
+    }
+    out
 }
 
 /// Where to go after login when no (valid) `next` was given.

@@ -5,16 +5,6 @@ use super::*;
 use crate::caller::PageForm;
 use serde_json::json;
 
-fn described(scope: &str) -> String {
-    let base = scope.split('!').next().unwrap_or(scope);
-    match base {
-        "access:servers" => "Access the server (open it, use its notebooks and terminals)".into(),
-        "read:servers" => "See whether the server is running".into(),
-        "servers" => "Start and stop the server".into(),
-        other => format!("The permission {other}"),
-    }
-}
-
 pub(super) async fn page(
     State(hub): S,
     headers: HeaderMap,
@@ -25,9 +15,7 @@ pub(super) async fn page(
     let code = query_value(&uri, "code").unwrap_or_default();
     let invitation = match hub.invitation(&page.who, &code).await {
         Ok(i) => i,
-        Err(e) => {
-            return crate::PageError::from_hub(&ctx.base, Some(&page.name), e).into_response()
-        }
+        Err(e) => return crate::PageError::from_hub(Some(&page.name), e).into_response(),
     };
     let server_url = server_url(&ctx.base, &invitation.owner, &invitation.server);
     let next = query_value(&uri, "next")
@@ -38,17 +26,7 @@ pub(super) async fn page(
             .await,
         Ok(ServerState::Ready)
     );
-    let scopes: Vec<serde_json::Value> = invitation
-        .scopes
-        .iter()
-        .map(|s| {
-            json!({
-                "scope": s,
-                "description": described(s),
-                "filter": s.split_once('!').map(|(_, f)| f).unwrap_or(""),
-            })
-        })
-        .collect();
+    let scopes = scope_descriptions(&invitation.scopes);
     let session = session_id(&headers).unwrap_or_default();
     let (xsrf, cookie) = ensure_xsrf(&hub, &headers, &session);
     let mut action = ctx.hub("accept-share");
@@ -59,7 +37,6 @@ pub(super) async fn page(
         StatusCode::OK,
         "accept-share.html",
         json!({
-            "base_url": ctx.base,
             "user": page.name,
             "xsrf": xsrf,
             "code": code,
@@ -99,6 +76,6 @@ pub(super) async fn accept(
             StatusCode::BAD_REQUEST,
             &format!("Invalid share code: {}", oxhub_core::error::clip(&code)),
         ),
-        Err(e) => crate::PageError::from_hub(&ctx.base, Some(&form.user.name), e).into_response(),
+        Err(e) => crate::PageError::from_hub(Some(&form.user.name), e).into_response(),
     }
 }

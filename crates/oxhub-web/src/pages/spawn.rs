@@ -209,24 +209,36 @@ async fn spawn_or_form(
         ServerState::Spawning | ServerState::Stopping => return Ok(redirect(&pending_url)),
         ServerState::Absent | ServerState::Stopped => {}
     }
+    // `profile_list` stands in for an options form when no HTML form is configured.
+    let profiles = hub.config.spawner.options_form.is_empty() && !hub.profiles.is_empty();
+    let has_form = profiles || !hub.config.spawner.options_form.is_empty();
     let options = match &form {
+        Some(fields) if profiles => Some(hub.profiles.options_from_form(fields)),
         Some(fields) => Some(options_from(fields, "").unwrap_or_else(|| json!({}))),
         None => {
             let pairs = uri.query().map(form_pairs).unwrap_or_default();
-            let opts = options_from(&pairs, "opt-");
-            if opts.is_none() && !hub.config.spawner.options_form.is_empty() {
-                let session = session_id(headers).unwrap_or_default();
-                let (xsrf, cookie) = ensure_xsrf(hub, headers, &session);
-                let resp = render(
+            let opts = if profiles {
+                let stripped: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix("opt-")?.to_owned(), v.clone())))
+                    .collect();
+                let o = hub.profiles.options_from_form(&stripped);
+                (o.get("profile").is_some()).then_some(o)
+            } else {
+                options_from(&pairs, "opt-")
+            };
+            if opts.is_none() && has_form {
+                return Ok(options_page(
+                    hub,
+                    headers,
+                    uri,
+                    &me,
+                    &user,
+                    &server,
                     StatusCode::OK,
-                    "spawn.html",
-                    json!({
-                        "base_url": ctx.base, "user": me, "xsrf": xsrf,
-                        "url": uri.path_and_query().map_or("", |p| p.as_str()),
-                        "spawner_options_form": hub.config.spawner.options_form,
-                    }),
-                );
-                return Ok(with_cookies(resp, cookie.into_iter().collect()));
+                    None,
+                )
+                .await);
             }
             opts
         }
@@ -235,8 +247,112 @@ async fn spawn_or_form(
         Ok(Started::Ready | Started::Pending) | Err(HubError::SpawnFailed(_)) => {
             Ok(redirect(&pending_url))
         }
-        Err(e) => Err(crate::PageError::from_hub(&ctx.base, Some(&me), e)),
+        // Options the form's profiles do not allow: the form again, saying why.
+        Err(HubError::Invalid(why)) if has_form && form.is_some() => Ok(options_page(
+            hub,
+            headers,
+            uri,
+            &me,
+            &user,
+            &server,
+            StatusCode::BAD_REQUEST,
+            Some(&why),
+        )
+        .await),
+        Err(e) => Err(crate::PageError::from_hub(Some(&me), e)),
     }
+}
+
+/// The options form: the configured HTML, or the `profile_list` as KubeSpawner lays it out
+/// (each profile a radio button, each of its options a select), pre-set from the server's
+/// last `user_options`.
+#[allow(clippy::too_many_arguments)]
+async fn options_page(
+    hub: &Hub,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+    me: &str,
+    user: &str,
+    server: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let session = session_id(headers).unwrap_or_default();
+    let (xsrf, cookie) = ensure_xsrf(hub, headers, &session);
+    let saved = match hub.store.server(user, server).await {
+        Ok(Some(row)) => row.user_options,
+        _ => json!({}),
+    };
+    let resp = render(
+        status,
+        "spawn.html",
+        json!({
+            "user": me, "xsrf": xsrf, "for_user": user,
+            "url": uri.path_and_query().map_or("", |p| p.as_str()),
+            "spawner_options_form": hub.config.spawner.options_form,
+            "profile_list": profile_view(&hub.profiles, &saved),
+            "error_message": error,
+        }),
+    );
+    with_cookies(resp, cookie.into_iter().collect())
+}
+
+/// The profiles as the spawn page shows them, with the saved choices selected.
+fn profile_view(profiles: &oxhub_core::profiles::Profiles, saved: &Value) -> Value {
+    let saved_slug = saved.get("profile").and_then(Value::as_str);
+    let chosen = profiles
+        .list
+        .iter()
+        .find(|p| Some(p.slug.as_str()) == saved_slug)
+        .or_else(|| profiles.list.iter().find(|p| p.default))
+        .map(|p| p.slug.clone());
+    let items: Vec<Value> = profiles
+        .list
+        .iter()
+        .map(|p| {
+            let mine = chosen.as_deref() == Some(p.slug.as_str());
+            let options: Vec<Value> = p
+                .options
+                .iter()
+                .map(|o| {
+                    let typed = mine
+                        .then(|| saved.get(format!("{}--{}", o.key, oxhub_core::profiles::UNLISTED)))
+                        .flatten()
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let picked = mine.then(|| saved.get(&o.key)).flatten().and_then(Value::as_str);
+                    let field = format!("profile-option-{}--{}", p.slug, o.key);
+                    json!({
+                        "key": o.key,
+                        "display_name": o.display_name,
+                        "field": field,
+                        "choices": o.choices.iter().map(|c| json!({
+                            "key": c.key,
+                            "display_name": c.display_name,
+                            "selected": typed.is_empty() && picked.map_or(c.default, |k| k == c.key),
+                        })).collect::<Vec<_>>(),
+                        "unlisted": o.unlisted.as_ref().map(|u| json!({
+                            "field": format!("{field}--{}", oxhub_core::profiles::UNLISTED),
+                            "display_name": if u.display_name.is_empty() { &o.display_name } else { &u.display_name },
+                            "display_name_in_choices": u.display_name_in_choices,
+                            "pattern": u.validation_regex,
+                            "message": u.validation_message,
+                            "value": typed,
+                            "selected": !typed.is_empty() || o.choices.is_empty(),
+                        })),
+                    })
+                })
+                .collect();
+            json!({
+                "slug": p.slug,
+                "display_name": p.display_name,
+                "description": p.description,
+                "checked": mine,
+                "options": options,
+            })
+        })
+        .collect();
+    Value::Array(items)
 }
 
 pub(super) async fn pending_default(
@@ -289,31 +405,34 @@ async fn spawn_pending(
             let session = session_id(&headers).unwrap_or_default();
             let (xsrf, cookie) = ensure_xsrf(&hub, &headers, &session);
             let api = if server.is_empty() {
-                format!(
-                    "{}api/users/{}/server/progress",
-                    ctx.hub(""),
-                    path_segment(&user)
-                )
+                format!("{}api/users/{}/server", ctx.hub(""), path_segment(&user))
             } else {
                 format!(
-                    "{}api/users/{}/servers/{}/progress",
+                    "{}api/users/{}/servers/{}",
                     ctx.hub(""),
                     path_segment(&user),
                     path_segment(&server)
                 )
             };
+            let xsrf_query = format!("?_xsrf={}", encode(&xsrf));
             let resp = render(
                 StatusCode::OK,
                 "spawn_pending.html",
                 json!({
-                    "base_url": ctx.base, "user": me, "xsrf": xsrf,
-                    "progress_url": format!("{api}?_xsrf={}", encode(&xsrf)),
+                    "user": me, "xsrf": xsrf,
+                    "progress_url": format!("{api}/progress{xsrf_query}"),
+                    // The Stop button stops the server this page is about (JupyterHub's
+                    // always stops the default server).
+                    "stop_url": format!("{api}{xsrf_query}"),
                     "next_url": next.clone().unwrap_or_default(),
                 }),
             );
             return with_cookies(resp, cookie.into_iter().collect());
         }
-        ServerState::Absent | ServerState::Stopped | ServerState::Stopping => {}
+        ServerState::Stopping => {
+            return render(StatusCode::OK, "stop_pending.html", json!({ "user": me }))
+        }
+        ServerState::Absent | ServerState::Stopped => {}
     }
     let failure = hub
         .spawn_progress(&user, &server)
@@ -329,7 +448,7 @@ async fn spawn_pending(
         status,
         "not_running.html",
         json!({
-            "base_url": ctx.base, "user": me,
+            "user": me,
             "failed": failure.is_some(), "failed_message": failure,
             "server_name": server, "spawn_url": spawn_url,
         }),

@@ -49,12 +49,9 @@ struct ClientRow {
 }
 
 pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> Response {
-    let ctx = Ctx::of(&hub);
     let tokens = match hub.user_tokens(&page.who, &page.name).await {
         Ok(t) => t,
-        Err(e) => {
-            return crate::PageError::from_hub(&ctx.base, Some(&page.name), e).into_response()
-        }
+        Err(e) => return crate::PageError::from_hub(Some(&page.name), e).into_response(),
     };
     let mut api_tokens = Vec::new();
     let mut clients: BTreeMap<String, ClientRow> = BTreeMap::new();
@@ -104,7 +101,6 @@ pub(super) async fn page(State(hub): S, headers: HeaderMap, page: PageUser) -> R
         StatusCode::OK,
         "token.html",
         json!({
-            "base_url": ctx.base,
             "user": page.name,
             "user_path": path_segment(&page.name),
             "xsrf": xsrf,

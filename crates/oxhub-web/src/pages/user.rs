@@ -27,7 +27,7 @@ pub(super) async fn user_url(
             return ctx.page_error(None, StatusCode::FORBIDDEN, why);
         }
         Err(Refused::Failed(e)) => {
-            return crate::PageError::from_hub(&ctx.base, None, e).into_response();
+            return crate::PageError::from_hub(None, e).into_response();
         }
         Err(Refused::BadToken) => None,
     };
@@ -135,7 +135,7 @@ pub(super) async fn user_url(
         status,
         "not_running.html",
         json!({
-            "base_url": ctx.base, "user": me, "failed": false,
+            "user": me, "failed": false,
             "server_name": server, "spawn_url": format!("{spawn}?next={}", encode(&full_path)),
         }),
     )

@@ -12,6 +12,7 @@ mod config;
 mod hub_state;
 mod login_knobs;
 mod native;
+mod page_views;
 mod pages;
 mod pam;
 mod proxy;

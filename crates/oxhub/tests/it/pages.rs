@@ -747,7 +747,9 @@ fn the_token_page_lists_tokens_and_offers_expiry_choices() {
         "{}",
         page.body
     );
-    assert!(page.body.contains("<h1>"));
+    assert!(page
+        .body
+        .contains("<h1 class=\"visually-hidden\">Manage JupyterHub Tokens</h1>"));
 }
 
 /// `/hub/accept-share`: the invited user sees what is shared, accepts with the form's XSRF token

@@ -16,6 +16,7 @@ mod ghsa_c4gm_pwx9_9w8j;
 mod ghsa_cw7p_q79f_m2v7;
 mod ghsa_gprj_3p75_f996;
 mod ghsa_h56g_gq9v_vc8r;
+mod ghsa_hrw6_wg82_cm62;
 mod ghsa_m68r_v472_jgq9;
 mod ghsa_p43p_whwx_q52h;
 
