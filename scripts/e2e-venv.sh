@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Creates (idempotently) the venv used by the end-to-end tests and the demo, and installs the
 # pinned Python clients into it: JupyterHub (for jupyterhub-singleuser, and as the reference
-# hub), jupyter-server, JupyterLab, jupyterhub-idle-culler, and websocket-client for the
+# hub), jupyter-server, JupyterLab, jupyterhub-idle-culler, batchspawner (for
+# batchspawner-singleuser, which Slurm jobs run), and websocket-client for the
 # kernel test. Prints the venv path at the end.
 # Usage: bash scripts/e2e-venv.sh
+# VENV=<dir> and PYTHON=<python3> choose another place and interpreter (the Slurm tests build
+# one with the system Python where the job's user can run it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.cache/venv-e2e"
-PINS=(jupyterhub==6.1.1 jupyter-server==2.21.1 jupyterlab==4.6.6 jupyterhub-idle-culler==2.0.0 websocket-client==1.9.2)
+VENV="${VENV:-$ROOT/.cache/venv-e2e}"
+PINS=(jupyterhub==6.1.1 jupyter-server==2.21.1 jupyterlab==4.6.6 jupyterhub-idle-culler==2.0.0 websocket-client==1.9.2 batchspawner==1.3.0)
 PY="${PYTHON:-python3}"
 
 mkdir -p "$ROOT/.cache"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm, slapd, PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
+# python3 (+venv), openssl, Node.js/npm, slapd, Slurm (+munge), PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -15,6 +15,9 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # A real OpenLDAP server for the LDAPAuthenticator tests (started by the tests on loopback).
 command -v slapd >/dev/null 2>&1 || need_apt+=(slapd ldap-utils)
+# A real single-node Slurm cluster (slurmctld, slurmd, munged) for the batch spawner tests
+# (tests/slurm/slurm.py); the tests run batch commands as the job's user with runuser.
+command -v slurmctld >/dev/null 2>&1 || need_apt+=(slurm-wlm munge)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -q
@@ -64,6 +67,9 @@ bash scripts/e2e-venv.sh
 
 echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing spawners, a hub killed mid-spawn, the idle culler"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_jupyterlab.py --oxhub "$oxhub"
+
+echo "== beyond one machine: SlurmSpawner on a real Slurm (slurmctld, slurmd, munged) with batchspawner-singleuser and JupyterLab in the job"
+.cache/venv-e2e/bin/python tests/e2e/oxhub_spawners.py --oxhub "$oxhub"
 
 echo "== logins against real identity sources: slapd (LDAPAuthenticator: bind template, lookup_dn, groups, StartTLS, LDAPS, injection) and node oidc-provider (OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)

@@ -152,8 +152,33 @@ pub static CLASSES: &[ClassDef] = &[
         kind: ClassKind::Spawner,
     },
     ClassDef {
-        name: "SlurmSpawner",
+        name: "BatchSpawnerBase",
         parents: &["Spawner"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "SlurmSpawner",
+        parents: &["BatchSpawnerBase"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "TorqueSpawner",
+        parents: &["BatchSpawnerBase"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "MoabSpawner",
+        parents: &["TorqueSpawner"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "PBSSpawner",
+        parents: &["TorqueSpawner"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "LsfSpawner",
+        parents: &["BatchSpawnerBase"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
@@ -616,7 +641,47 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
     Implementation {
         kind: ClassKind::Spawner,
         class: "SlurmSpawner",
-        names: &["slurm", "batchspawner.SlurmSpawner"],
+        names: &[
+            "slurm",
+            "batchspawner.SlurmSpawner",
+            "batchspawner.batchspawner.SlurmSpawner",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Spawner,
+        class: "TorqueSpawner",
+        names: &[
+            "torque",
+            "batchspawner.TorqueSpawner",
+            "batchspawner.batchspawner.TorqueSpawner",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Spawner,
+        class: "MoabSpawner",
+        names: &[
+            "moab",
+            "batchspawner.MoabSpawner",
+            "batchspawner.batchspawner.MoabSpawner",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Spawner,
+        class: "PBSSpawner",
+        names: &[
+            "pbs",
+            "batchspawner.PBSSpawner",
+            "batchspawner.batchspawner.PBSSpawner",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Spawner,
+        class: "LsfSpawner",
+        names: &[
+            "lsf",
+            "batchspawner.LsfSpawner",
+            "batchspawner.batchspawner.LsfSpawner",
+        ],
     },
     Implementation {
         kind: ClassKind::Proxy,

@@ -447,8 +447,25 @@ impl Hub {
         session_id: Option<String>,
         oauth_client: Option<String>,
     ) -> Result<String, HubError> {
+        let (token, _) = self
+            .issue_token_with_id(owner, scopes, note, expires_at, session_id, oauth_client)
+            .await?;
+        Ok(token)
+    }
+
+    /// [`Hub::issue_token`], also answering the new token's id.
+    pub(crate) async fn issue_token_with_id(
+        &self,
+        owner: TokenOwner,
+        scopes: Vec<String>,
+        note: &str,
+        expires_at: Option<i64>,
+        session_id: Option<String>,
+        oauth_client: Option<String>,
+    ) -> Result<(String, i64), HubError> {
         let token = new_secret()?;
-        self.store
+        let row = self
+            .store
             .insert_token(
                 &oxhub_store::NewToken {
                     prefix: tokens::prefix(&token).to_owned(),
@@ -463,6 +480,6 @@ impl Hub {
                 now_ms(),
             )
             .await?;
-        Ok(token)
+        Ok((token, row.id))
     }
 }

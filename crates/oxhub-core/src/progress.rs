@@ -3,25 +3,54 @@
 //! A tracker registered in [`Spawns`] is also what makes a spawn the only one for its server.
 
 use oxhub_plugin::spawn::ProgressSink;
+use oxhub_plugin::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
-/// The progress of one spawn: events in order, and a signal when one is added.
+/// The progress of one spawn: events in order, and a signal when one is added; and what the
+/// spawner and the server tell the hub on the way (a checkpointed state, a reported port).
 pub struct Progress {
     events: Mutex<Vec<Value>>,
-    added: tokio::sync::watch::Sender<usize>,
+    added: watch::Sender<usize>,
     finished: AtomicBool,
+    /// The id of the server's API token (0 until issued): only that token may report the
+    /// server's port.
+    token_id: AtomicI64,
+    port: watch::Sender<Option<u16>>,
+    checkpoint: watch::Sender<Option<Value>>,
 }
 
 impl Progress {
     pub(crate) fn new() -> Arc<Progress> {
         Arc::new(Progress {
             events: Mutex::new(Vec::new()),
-            added: tokio::sync::watch::channel(0).0,
+            added: watch::channel(0).0,
             finished: AtomicBool::new(false),
+            token_id: AtomicI64::new(0),
+            port: watch::channel(None).0,
+            checkpoint: watch::channel(None).0,
         })
+    }
+
+    pub(crate) fn set_token(&self, id: i64) {
+        self.token_id.store(id, Ordering::Release);
+    }
+
+    /// Whether this spawn is still starting with the server token `id`.
+    pub(crate) fn awaits_report_from(&self, id: i64) -> bool {
+        !self.finished() && id != 0 && self.token_id.load(Ordering::Acquire) == id
+    }
+
+    pub(crate) fn report_port(&self, port: u16) {
+        self.port.send_replace(Some(port));
+    }
+
+    /// Checkpointed spawner states, as they come.
+    pub(crate) fn checkpoints(&self) -> watch::Receiver<Option<Value>> {
+        self.checkpoint.subscribe()
     }
 
     pub(crate) fn push(&self, event: Value) {
@@ -69,6 +98,35 @@ impl Progress {
 impl ProgressSink for Progress {
     fn progress(&self, percent: u8, message: &str) {
         self.push(json!({ "progress": percent.min(99), "message": message }));
+    }
+
+    fn message(&self, message: &str) {
+        self.push(json!({ "message": message }));
+    }
+
+    fn checkpoint(&self, state: &Value) {
+        // The same state again (a job still pending) is not written again.
+        self.checkpoint.send_if_modified(|current| {
+            if current.as_ref() == Some(state) {
+                return false;
+            }
+            *current = Some(state.clone());
+            true
+        });
+    }
+
+    fn reported_port(&self) -> BoxFuture<'_, u16> {
+        let mut reports = self.port.subscribe();
+        Box::pin(async move {
+            loop {
+                if let Some(port) = *reports.borrow_and_update() {
+                    return port;
+                }
+                if reports.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
     }
 }
 

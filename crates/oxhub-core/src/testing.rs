@@ -30,6 +30,9 @@ pub enum Behaviour {
     BackendDown,
     /// Starts, then the process exits with status 3 before answering.
     CrashAfterStart,
+    /// Like a batch job: checkpoints `{"job_id": "job-<n>"}`, then waits for the server to
+    /// report its port (recorded in `reported`) and serves.
+    Queued,
 }
 
 /// A spawner whose servers are tiny in-process HTTP listeners, recording what it was asked.
@@ -41,6 +44,8 @@ pub struct TestSpawner {
     pub poll_fails: AtomicBool,
     pub requests: Mutex<Vec<SpawnRequest>>,
     pub stops: Mutex<Vec<Value>>,
+    /// The port a [`Behaviour::Queued`] server reported.
+    pub reported: Mutex<Option<u16>>,
     /// Running servers by id: their listener tasks.
     running: Mutex<HashMap<u64, tokio::task::JoinHandle<()>>>,
     next: AtomicUsize,
@@ -54,6 +59,7 @@ impl TestSpawner {
             poll_fails: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
             stops: Mutex::new(Vec::new()),
+            reported: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(1),
         })
@@ -129,6 +135,19 @@ impl Spawner for TestSpawner {
                     url: "http://127.0.0.1:9".into(),
                     state: json!({ "id": id, "crashed": true }),
                 }),
+                Behaviour::Queued => {
+                    let job = json!({ "job_id": format!("job-{id}") });
+                    progress.checkpoint(&job);
+                    progress.message("pending in the test queue");
+                    let port = progress.reported_port().await;
+                    *self.reported.lock().unwrap() = Some(port);
+                    let (url, task) = Self::serve_200().await;
+                    self.running.lock().unwrap().insert(id, task);
+                    Ok(Started {
+                        url,
+                        state: json!({ "id": id, "job_id": format!("job-{id}") }),
+                    })
+                }
                 Behaviour::Instant | Behaviour::Slow(_) => {
                     if let Behaviour::Slow(d) = behaviour {
                         progress.progress(30, "queued at the test backend");
@@ -140,6 +159,10 @@ impl Spawner for TestSpawner {
                 }
             }
         })
+    }
+
+    fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError> {
+        Ok(json!({ "spawner": "TestSpawner", "user": request.user, "cmd": request.cmd }))
     }
 
     fn poll<'a>(&'a self, state: &'a Value) -> BoxFuture<'a, Result<Status, SpawnError>> {

@@ -115,10 +115,29 @@ pub enum Status {
     Exited(Option<i32>),
 }
 
-/// Where a spawner reports how a start is going; the hub shows it on the spawn-pending page.
+/// What a spawner can tell the hub, and ask it, while a start is under way.
 pub trait ProgressSink: Send + Sync {
     /// `percent` between the hub's own steps (10 = started, 50 = process up).
     fn progress(&self, percent: u8, message: &str);
+
+    /// A message that leaves the progress bar where it is ("Pending in queue...").
+    fn message(&self, message: &str) {
+        let _ = message;
+    }
+
+    /// State the spawner has before `start` returns (a batch job's id): the hub records it at
+    /// once, so a start that times out, or a hub that dies meanwhile, can still stop what
+    /// was created. [`Started::state`] replaces it.
+    fn checkpoint(&self, state: &Value) {
+        let _ = state;
+    }
+
+    /// The port the server reported to the hub itself (`POST /hub/api/batchspawner` with
+    /// its own token), for servers that pick their port where they run. Resolves once one
+    /// arrives; never, for a hub that takes no reports.
+    fn reported_port(&self) -> BoxFuture<'_, u16> {
+        Box::pin(std::future::pending())
+    }
 }
 
 /// A sink that drops every event.
@@ -160,6 +179,11 @@ pub trait Spawner: Send + Sync {
     /// Stop the server and wait until it is gone. Called also with a state holding only the
     /// spawn's `nonce`, and for servers already gone (then it succeeds).
     fn stop<'a>(&'a self, state: &'a Value) -> BoxFuture<'a, Result<(), SpawnError>>;
+
+    /// What `start` would create for this request, as JSON, without creating anything
+    /// (`oxhub spawner-dry-run`): a batch script and its submit command, a pod manifest, a
+    /// container's create body.
+    fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError>;
 }
 
 #[cfg(test)]

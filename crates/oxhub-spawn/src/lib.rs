@@ -2,8 +2,10 @@
 //! settings by the binary, which maps `spawner_class` to a constructor; none reads the hub's
 //! configuration.
 //!
-//! Built in: `LocalProcessSpawner` and `SimpleLocalProcessSpawner` ([`local`]).
+//! Built in: `LocalProcessSpawner` and `SimpleLocalProcessSpawner` ([`local`]); batchspawner's
+//! `SlurmSpawner`, `TorqueSpawner`, `MoabSpawner`, `PBSSpawner` and `LsfSpawner` ([`batch`]).
 
+pub mod batch;
 pub mod local;
 mod process;
 

@@ -269,6 +269,48 @@ impl Spawner for LocalProcess {
             Ok(())
         })
     }
+
+    fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError> {
+        let home = self.home_of(&request.user).ok_or_else(|| {
+            SpawnError::Invalid(format!("No system user {}", clip(&request.user)))
+        })?;
+        let shell = match &self.mode {
+            Mode::System => account(&request.user).map(|a| a.shell).unwrap_or_default(),
+            Mode::Simple { shell, .. } => shell.clone(),
+        };
+        let mut env = serde_json::Map::new();
+        for (k, v) in [
+            ("USER", request.user.as_str()),
+            ("HOME", &home),
+            ("SHELL", &shell),
+        ] {
+            env.insert(k.into(), v.into());
+        }
+        for (k, v) in &request.env {
+            env.insert(k.clone(), v.clone().into());
+        }
+        if request.env_var(SERVICE_URL_VAR).is_none() {
+            // Port 0: chosen free at start.
+            env.insert(
+                SERVICE_URL_VAR.into(),
+                request.service_url(&request.ip, request.port).into(),
+            );
+        }
+        env.insert(NONCE_VAR.into(), request.spawn_id.clone().into());
+        let cwd = match request.notebook_dir.strip_prefix('~') {
+            _ if request.notebook_dir.is_empty() => home.clone(),
+            Some(rest) => format!("{home}{rest}"),
+            None => request.notebook_dir.clone(),
+        };
+        let argv: Vec<&String> = request.cmd.iter().chain(&request.args).collect();
+        Ok(json!({
+            "spawner": self.class(),
+            "user": request.user,
+            "argv": argv,
+            "cwd": cwd,
+            "environment": env,
+        }))
+    }
 }
 
 #[cfg(test)]

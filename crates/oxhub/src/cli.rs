@@ -14,11 +14,25 @@ pub enum Command {
     Proxy(Vec<String>),
     GenerateConfig,
     ShowConfig,
-    Token { user: Option<String> },
+    Token {
+        user: Option<String>,
+    },
     UpgradeDb,
+    /// `spawner-dry-run --user U [--server S] [--profile SLUG] [--user-options JSON]`.
+    SpawnerDryRun(DryRun),
     HelpAll,
     Help,
     Version,
+}
+
+/// Whose server `spawner-dry-run` describes, with which options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DryRun {
+    pub user: String,
+    pub server: String,
+    pub profile: Option<String>,
+    /// JSON text, parsed when the command runs.
+    pub user_options: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +78,10 @@ Usage:
                                                  print the effective configuration as JSON
   oxhub token [USER] [options]                   create an API token for USER
   oxhub upgrade-db [options]                     apply database migrations
+  oxhub spawner-dry-run [-f FILE] --user NAME [--server NAME] [--profile SLUG]
+                        [--user-options JSON]    print, as JSON, what the configured spawner
+                                                 would create for that server (a batch script
+                                                 and its submit command, ...) without creating it
 
 Options:
   -f, --config FILE      config file (default: jupyterhub_config.py)
@@ -109,6 +127,9 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 (None, "show-config") => command = Some(Command::ShowConfig),
                 (None, "token") => command = Some(Command::Token { user: None }),
                 (None, "upgrade-db") => command = Some(Command::UpgradeDb),
+                (None, "spawner-dry-run") => {
+                    command = Some(Command::SpawnerDryRun(DryRun::default()))
+                }
                 (Some(Command::Token { user: None }), name) => {
                     command = Some(Command::Token {
                         user: Some(name.to_owned()),
@@ -154,6 +175,19 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 })
             }
             "f" | "config" => cli.config_file = Some(PathBuf::from(value(&mut i)?)),
+            "user" | "server" | "profile" | "user-options"
+                if matches!(command, Some(Command::SpawnerDryRun(_))) =>
+            {
+                let v = value(&mut i)?;
+                if let Some(Command::SpawnerDryRun(d)) = &mut command {
+                    match name {
+                        "user" => d.user = v,
+                        "server" => d.server = v,
+                        "profile" => d.profile = Some(v),
+                        _ => d.user_options = Some(v),
+                    }
+                }
+            }
             "generate-config" => command = Some(Command::GenerateConfig),
             "show-config" | "show-config-json" => command = Some(Command::ShowConfig),
             "y" => cli.answer_yes = inline.as_deref() != Some("False"),
@@ -213,6 +247,11 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     return Err(CliError::Usage(format!("unknown option {arg:?}")));
                 }
             }
+        }
+    }
+    if let Some(Command::SpawnerDryRun(d)) = &command {
+        if d.user.is_empty() {
+            return Err(CliError::Usage("spawner-dry-run needs --user NAME".into()));
         }
     }
     cli.command = command.unwrap_or(Command::Hub);

@@ -132,6 +132,20 @@ fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             let _ = writeln!(out, "{text}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::SpawnerDryRun(d) => {
+            let loaded = load(&cli)?;
+            match serve::spawner_dry_run(loaded.config, d) {
+                Ok(plan) => {
+                    let text = serde_json::to_string_pretty(&plan).unwrap_or_default();
+                    let _ = writeln!(std::io::stdout().lock(), "{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("oxhub: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::Hub | Command::Token { .. } | Command::UpgradeDb => {
             let loaded = load(&cli)?;
             tracing::info!(

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The authenticators this build has, as `authenticator_class` names them.
 const AUTHENTICATORS: &str = "pam, dummy, null, native, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
-const SPAWNERS: &str = "localprocess, simple";
+const SPAWNERS: &str = "localprocess, simple, batchspawner.SlurmSpawner, batchspawner.TorqueSpawner, batchspawner.MoabSpawner, batchspawner.PBSSpawner, batchspawner.LsfSpawner";
 
 /// A trait of the selected class as JSON, secrets included (its own traits and inherited ones).
 fn setting(
@@ -465,10 +465,47 @@ pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
             )))
         }
         "LocalProcessSpawner" => Ok(Arc::new(oxhub_spawn::LocalProcess::system(term_timeout))),
-        other => Err(format!(
-            "spawner_class {other:?} is not available in this build of oxhub (available: {SPAWNERS})"
-        )),
+        class => match oxhub_spawn::batch::System::of_class(class) {
+            Some(system) => batch_spawner(system, &s.extra),
+            None => Err(format!(
+                "spawner_class {class:?} is not available in this build of oxhub (available: {SPAWNERS})"
+            )),
+        },
     }
+}
+
+/// A batchspawner class from its traits (`req_*`, the commands, the regexes).
+fn batch_spawner(
+    system: oxhub_spawn::batch::System,
+    extra: &BTreeMap<String, oxhub_config::Value>,
+) -> Result<Arc<dyn Spawner>, String> {
+    let none = BTreeMap::new();
+    let get = |key: &str| text(&none, extra, key);
+    let settings = oxhub_spawn::batch::BatchSettings {
+        exec_prefix: get("exec_prefix"),
+        batch_script: get("batch_script"),
+        batch_submit_cmd: get("batch_submit_cmd"),
+        batch_query_cmd: get("batch_query_cmd"),
+        batch_cancel_cmd: get("batch_cancel_cmd"),
+        state_pending_re: get("state_pending_re"),
+        state_running_re: get("state_running_re"),
+        state_unknown_re: get("state_unknown_re"),
+        state_exechost_re: get("state_exechost_re"),
+        state_exechost_exp: get("state_exechost_exp").unwrap_or_default(),
+        startup_poll_interval: extra
+            .get("startup_poll_interval")
+            .and_then(|v| v.to_json().as_f64())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map(Duration::from_secs_f64),
+        batchspawner_singleuser_cmd: get("batchspawner_singleuser_cmd"),
+        req: extra
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("req_")?.to_owned(), v.as_str()?.to_owned())))
+            .collect(),
+    };
+    let batch = oxhub_spawn::batch::Batch::new(system, settings)
+        .map_err(|e| format!("{}: {e}", system.preset().class))?;
+    Ok(Arc::new(batch))
 }
 
 /// Everything the hub is built with.

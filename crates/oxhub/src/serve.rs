@@ -1,4 +1,4 @@
-//! Running the hub, and the database chores (`token`, `upgrade-db`).
+//! Running the hub, the database chores (`token`, `upgrade-db`), and `spawner-dry-run`.
 
 use oxhub_config::HubConfig;
 use oxhub_core::Hub;
@@ -180,5 +180,47 @@ pub fn upgrade_db(config: HubConfig) -> Result<ExitCode, String> {
         let after = store.migrate().await.map_err(|e| e.to_string())?;
         eprintln!("Database schema version {before} -> {after}");
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// What the configured spawner would create for one server, as JSON. Nothing is created:
+/// the hub is built on an in-memory database, with no proxy, and never served.
+pub fn spawner_dry_run(
+    mut config: HubConfig,
+    d: &crate::cli::DryRun,
+) -> Result<serde_json::Value, String> {
+    let mut options = match &d.user_options {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| format!("--user-options is not JSON: {e}"))?
+        }
+        None => serde_json::Value::Object(serde_json::Map::new()),
+    };
+    if let Some(slug) = &d.profile {
+        match &mut options {
+            serde_json::Value::Object(m) => {
+                m.insert("profile".into(), slug.clone().into());
+            }
+            _ => return Err("--user-options must be a JSON object to add --profile to".into()),
+        }
+    }
+    config.hub.db_url = "sqlite:///:memory:".into();
+    runtime()?.block_on(async move {
+        let store = oxhub_store::Store::open(&config.hub.db_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let parts = crate::plugins::parts(&config, None, &store)?;
+        let hub = Hub::new(config, store, parts).map_err(|e| e.to_string())?;
+        let hub_url = if hub.config.hub.hub_connect_url.is_empty() {
+            let ip = match hub.config.hub.hub_ip.as_str() {
+                "" | "0.0.0.0" => "127.0.0.1",
+                ip => ip,
+            };
+            format!("http://{ip}:{}", hub.config.hub.hub_port)
+        } else {
+            hub.config.hub.hub_connect_url.clone()
+        };
+        let _ = hub.hub_url.set(hub_url);
+        hub.spawner_dry_run(&d.user, &d.server, &options)
+            .map_err(|e| e.to_string())
     })
 }

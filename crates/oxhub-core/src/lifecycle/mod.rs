@@ -6,8 +6,10 @@
 //! One spawn per server at a time is guaranteed by the `spawns` table of trackers: a start
 //! registers its tracker under the lock before anything else happens.
 
+mod report;
+mod request;
+
 use crate::clock::now_ms;
-use crate::environment::HubClient;
 use crate::error::{clip, HubError};
 use crate::hooks::{expand, run_hook};
 use crate::hub::Hub;
@@ -17,7 +19,7 @@ use crate::tokens;
 use oxhub_model::scope::Resource;
 use oxhub_model::urls::{server_client_id, server_url};
 use oxhub_plugin::proxy::Route;
-use oxhub_plugin::spawn::{SpawnRequest, Status};
+use oxhub_plugin::spawn::Status;
 use oxhub_store::{ClientLink, NewOAuthClient, ServerUpdate};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -236,8 +238,8 @@ impl Hub {
         // The server's API token, which is also its OAuth client secret. Issued to the client,
         // it goes with the client when the server stops.
         let access = format!("access:servers!server={user}/{server}");
-        let token = self
-            .issue_token(
+        let (token, token_id) = self
+            .issue_token_with_id(
                 oxhub_store::Owner::User(user.to_owned()),
                 vec!["users:activity!user".into(), access.clone()],
                 &format!("Server at {prefix}"),
@@ -246,6 +248,7 @@ impl Hub {
                 Some(client_id.clone()),
             )
             .await?;
+        progress.set_token(token_id);
         self.store
             .upsert_oauth_client(&NewOAuthClient {
                 identifier: &client_id,
@@ -273,39 +276,8 @@ impl Hub {
                 },
             )
             .await?;
-        let access_scopes = [access, format!("access:servers!user={user}")];
-        let env = self.server_env(&HubClient {
-            token: &token,
-            client_id: &client_id,
-            user,
-            server,
-            prefix: &prefix,
-            access_scopes: &access_scopes,
-        });
-        let mut request = SpawnRequest {
-            user: user.to_owned(),
-            server: server.to_owned(),
-            spawn_id,
-            cmd: sp.cmd.iter().map(|a| expand(a, user, server)).collect(),
-            args: sp.args.iter().map(|a| expand(a, user, server)).collect(),
-            env,
-            notebook_dir: expand(&sp.notebook_dir, user, server),
-            user_options: options.clone(),
-            resources: self.resources(),
-            ip: sp.ip.clone(),
-            port: sp.port,
-            service_prefix: prefix.clone(),
-            overrides: serde_json::Map::new(),
-        };
-        if let Some(chosen) = self.profiles.resolve(options).map_err(HubError::Invalid)? {
-            tracing::info!(
-                "{user}/{server}: profile {} ({} traits)",
-                chosen.slug,
-                chosen.overrides.len()
-            );
-            crate::profiles::apply(&mut request, chosen, |s| expand(s, user, server))
-                .map_err(|e| HubError::Invalid(format!("profile_list: {e}")))?;
-        }
+        let mut request =
+            self.spawn_request(user, server, options, &token, &client_id, spawn_id)?;
         let auth_state = self.stored_auth_state(user).await?;
         progress.push(json!({"progress": 10, "message": "Starting the server process"}));
         let start_timeout =
@@ -326,26 +298,36 @@ impl Hub {
                 .await?;
             Ok::<_, HubError>(self.spawner.start(&request, progress).await?)
         };
-        let started = match tokio::time::timeout(start_timeout, starting).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(HubError::Invalid(format!(
-                    "the spawner did not start the server within start_timeout ({} s)",
-                    sp.start_timeout
-                )))
-            }
-        };
-        let mut recorded = started.state.clone();
-        match &mut recorded {
-            Value::Object(m) => {
-                if let Some(n) = state.get("nonce") {
-                    m.entry("nonce").or_insert_with(|| n.clone());
+        tokio::pin!(starting);
+        let deadline = tokio::time::sleep(start_timeout);
+        tokio::pin!(deadline);
+        let mut checkpoints = progress.checkpoints();
+        let nonce = state.clone();
+        let started = loop {
+            tokio::select! {
+                r = &mut starting => break r?,
+                () = &mut deadline => {
+                    return Err(HubError::Invalid(format!(
+                        "the spawner did not start the server within start_timeout ({} s)",
+                        sp.start_timeout
+                    )))
+                }
+                Ok(()) = checkpoints.changed() => {
+                    // What the spawner created so far (a job id): recorded, so a timeout or
+                    // a hub that dies now still stops it.
+                    let Some(partial) = checkpoints.borrow_and_update().clone() else { continue };
+                    *state = with_nonce(partial, &nonce);
+                    self.store
+                        .update_server(
+                            user,
+                            server,
+                            &ServerUpdate { state: Some(state.clone()), ..ServerUpdate::default() },
+                        )
+                        .await?;
                 }
             }
-            // A spawner with no state of its own: keep the nonce.
-            Value::Null => recorded = state.clone(),
-            _ => {}
-        }
+        };
+        let recorded = with_nonce(started.state.clone(), &nonce);
         *state = recorded.clone();
         // Recorded at once, so a hub killed from here on can find and stop the server.
         self.store
@@ -583,6 +565,21 @@ impl Hub {
     /// Spawns still in flight (for the concurrent-spawn limit and metrics).
     pub fn pending_spawns(&self) -> usize {
         self.spawns_in_flight()
+    }
+}
+
+/// A spawner's state with the spawn's nonce kept in it (a spawner with no state of its own
+/// gets just the nonce).
+fn with_nonce(mut state: Value, nonce: &Value) -> Value {
+    match &mut state {
+        Value::Object(m) => {
+            if let Some(n) = nonce.get("nonce") {
+                m.entry("nonce").or_insert_with(|| n.clone());
+            }
+            state
+        }
+        Value::Null => nonce.clone(),
+        _ => state,
     }
 }
 

@@ -306,3 +306,81 @@ async fn the_concurrent_spawn_limit_refuses_with_retry_after() {
     let err = hub.start_server(&admin, "bob", "", None).await.unwrap_err();
     assert!(matches!(err, HubError::Busy(_, 30)), "{err}");
 }
+
+#[tokio::test]
+async fn a_checkpointed_job_is_recorded_at_once_and_cancelled_at_start_timeout() {
+    let mut config = testing::config();
+    config.spawner.start_timeout = 1;
+    let (hub, spawner, admin) = setup_with(config, Behaviour::Queued).await;
+    let starting = {
+        let (hub, admin) = (Arc::clone(&hub), admin.clone());
+        tokio::spawn(async move { hub.start_server(&admin, "alice", "", None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = row(&hub).await;
+    assert_eq!(r.state["job_id"], json!("job-1"), "{r:?}");
+    assert!(r.state["nonce"].is_string(), "the nonce stays beside it");
+    let err = starting.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, HubError::SpawnFailed(m) if m.contains("start_timeout")),
+        "{err}"
+    );
+    let stops = spawner.stops.lock().unwrap().clone();
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0]["job_id"], json!("job-1"), "the job is cancelled");
+    let events = hub.spawn_progress("alice", "").unwrap().events_from(0);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"] == "pending in the test queue" && e.get("progress").is_none()),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_starting_servers_own_token_reports_its_port() {
+    let (hub, spawner, admin) = setup(Behaviour::Queued).await;
+    let starting = {
+        let (hub, admin) = (Arc::clone(&hub), admin.clone());
+        tokio::spawn(async move { hub.start_server(&admin, "alice", "", None).await })
+    };
+    let token = loop {
+        if let Some(req) = spawner.requests.lock().unwrap().last() {
+            break req.env_var("JUPYTERHUB_API_TOKEN").unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let server = hub.authenticate(&token).await.unwrap().unwrap();
+    let body = |v: serde_json::Value| v.as_object().unwrap().clone();
+    for bad in [
+        json!({"port": 0}),
+        json!({"port": 65536}),
+        json!({"port": "80"}),
+        json!({}),
+    ] {
+        assert!(
+            matches!(
+                hub.report_server_port(&server, &body(bad.clone())),
+                Err(HubError::Invalid(_))
+            ),
+            "{bad}"
+        );
+    }
+    let err = hub
+        .report_server_port(&server, &body(json!({"port": 8888, "ip": "10.1.1.1"})))
+        .unwrap_err();
+    assert!(err.to_string().contains("only the port"), "{err}");
+    assert!(matches!(
+        hub.report_server_port(&admin, &body(json!({"port": 8888}))),
+        Err(HubError::Invalid(_))
+    ));
+    hub.report_server_port(&server, &body(json!({"port": 8888})))
+        .unwrap();
+    assert_eq!(starting.await.unwrap().unwrap(), Started::Ready);
+    assert_eq!(*spawner.reported.lock().unwrap(), Some(8888));
+    assert!(
+        hub.report_server_port(&server, &body(json!({"port": 8888})))
+            .is_err(),
+        "a started server reports nothing more"
+    );
+}

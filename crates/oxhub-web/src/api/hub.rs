@@ -112,6 +112,22 @@ pub(super) async fn patch_proxy(
     Ok(StatusCode::OK)
 }
 
+/// batchspawner's port callback: a server started by a batch system reports the port it
+/// picked, with its own token. JupyterHub answers 200 (its 201 is set after the body).
+pub(super) async fn batchspawner_port(
+    State(hub): S,
+    ApiCaller(who): ApiCaller,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Some(Value::Object(m)) = json_body(&body)? else {
+        return Err(ApiError::bad_request(
+            "Body must be a JSON object with a port",
+        ));
+    };
+    hub.report_server_port(&who, &m)?;
+    Ok(Json(json!({"message": "BatchSpawner data configured"})))
+}
+
 /// Deprecated: the model of a token's owner; the request itself must carry a token.
 pub(super) async fn token_owner(
     State(hub): S,

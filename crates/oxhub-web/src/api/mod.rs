@@ -93,6 +93,7 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/shutdown", post(shutdown))
         .route("/proxy", get(get_proxy).post(sync_proxy).patch(patch_proxy))
         .route("/authorizations/token/{token}", get(token_owner))
+        .route("/batchspawner", post(batchspawner_port))
         .route("/users", get(list_users).post(create_users))
         .route(
             "/users/{name}",

@@ -17,6 +17,7 @@ mod pages;
 mod pam;
 mod proxy;
 mod robust_api;
+mod spawners;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
