@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every oxhub test. Installs what the tests need on a fresh Debian machine first:
-# python3 (+venv), openssl, Node.js/npm, slapd, Slurm (+munge), PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
+# python3 (+venv), openssl, Node.js/npm, slapd, Slurm (+munge), podman (+runc, busybox), PostgreSQL, libpam and libclang (scripts/build-deps.sh); configurable-http-proxy 5.3.0 and oidc-provider 9 (npm) and
 # JupyterHub 6.1.1 (PyPI, in a venv) go under .cache/.
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -18,6 +18,10 @@ command -v slapd >/dev/null 2>&1 || need_apt+=(slapd ldap-utils)
 # A real single-node Slurm cluster (slurmctld, slurmd, munged) for the batch spawner tests
 # (tests/slurm/slurm.py); the tests run batch commands as the job's user with runuser.
 command -v slurmctld >/dev/null 2>&1 || need_apt+=(slurm-wlm munge)
+# podman's Docker-compatible API for the DockerSpawner tests (tests/docker/podman.py): runc,
+# because the crun podman pulls in cannot run here, and busybox for the local test image.
+{ command -v podman && command -v runc && command -v netavark && command -v aardvark-dns && command -v iptables && [ -x /bin/busybox ]; } >/dev/null 2>&1 \
+  || need_apt+=(podman runc netavark aardvark-dns iptables busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -q
@@ -70,6 +74,9 @@ echo "== oxhub end to end: login to JupyterLab, kernels, tokens, logout, failing
 
 echo "== beyond one machine: SlurmSpawner on a real Slurm (slurmctld, slurmd, munged) with batchspawner-singleuser and JupyterLab in the job"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_spawners.py --oxhub "$oxhub"
+
+echo "== beyond one machine: DockerSpawner on podman's Docker-compatible API (a real podman system service, a local busybox image)"
+.cache/venv-e2e/bin/python tests/e2e/oxhub_docker.py --oxhub "$oxhub"
 
 echo "== logins against real identity sources: slapd (LDAPAuthenticator: bind template, lookup_dn, groups, StartTLS, LDAPS, injection) and node oidc-provider (OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)

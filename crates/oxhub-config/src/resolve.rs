@@ -401,6 +401,16 @@ fn coerce(def: &TraitDef, value: Value) -> Result<Value, Problem> {
         (TraitType::Command | TraitType::StrOrList, Value::List(v) | Value::Tuple(v)) => {
             Value::List(strings(v)?)
         }
+        (TraitType::StrListOrDict, Value::Str(s)) => Value::Str(s),
+        (TraitType::StrListOrDict, Value::List(v) | Value::Tuple(v)) => Value::List(strings(v)?),
+        (TraitType::StrListOrDict, Value::Dict(d)) => {
+            let ty = TraitDef {
+                ty: TraitType::DictStr,
+                ..*def
+            };
+            return coerce(&ty, Value::Dict(d));
+        }
+        (TraitType::StrListOrDict, Value::Callable { .. }) => return Err(Problem::Hook),
         (TraitType::ByteSpec, Value::Int(i)) if i >= 0 => Value::Int(i),
         (TraitType::ByteSpec, Value::Float(f)) if (0.0..9.2e18).contains(&f) => {
             Value::Int(f as i64)

@@ -41,6 +41,8 @@ pub enum TraitType {
     Class(ClassKind),
     /// A string, or a list of strings.
     StrOrList,
+    /// A string, a list of strings, or a dict of strings (DockerSpawner's `allowed_images`).
+    StrListOrDict,
     /// A Python callable in JupyterHub; oxhub has a declarative alternative (see [`hook_alternative`]).
     Hook,
     /// Accepted by JupyterHub but meaningless outside Python (e.g. logging handler objects).
@@ -69,6 +71,7 @@ impl TraitType {
             TraitType::Enum(options) => format!("Enum{options:?}"),
             TraitType::Class(kind) => format!("{kind:?} class"),
             TraitType::StrOrList => "Unicode|List(Unicode)".into(),
+            TraitType::StrListOrDict => "Unicode|List(Unicode)|Dict(Unicode)".into(),
             TraitType::Hook => "Callable (not supported; see help)".into(),
             TraitType::Unsupported => "Python objects (not supported)".into(),
         }
@@ -149,6 +152,11 @@ pub static CLASSES: &[ClassDef] = &[
     ClassDef {
         name: "DockerSpawner",
         parents: &["Spawner"],
+        kind: ClassKind::Spawner,
+    },
+    ClassDef {
+        name: "SystemUserSpawner",
+        parents: &["DockerSpawner"],
         kind: ClassKind::Spawner,
     },
     ClassDef {
@@ -636,6 +644,15 @@ pub static IMPLEMENTATIONS: &[Implementation] = &[
             "dockerspawner",
             "dockerspawner.DockerSpawner",
             "dockerspawner.dockerspawner.DockerSpawner",
+        ],
+    },
+    Implementation {
+        kind: ClassKind::Spawner,
+        class: "SystemUserSpawner",
+        names: &[
+            "docker-system-user",
+            "dockerspawner.SystemUserSpawner",
+            "dockerspawner.systemuserspawner.SystemUserSpawner",
         ],
     },
     Implementation {

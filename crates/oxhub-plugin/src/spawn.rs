@@ -184,6 +184,14 @@ pub trait Spawner: Send + Sync {
     /// (`oxhub spawner-dry-run`): a batch script and its submit command, a pod manifest, a
     /// container's create body.
     fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError>;
+
+    /// Refuse a request before anything starts (an image the user may not choose): the
+    /// caller gets the error (`Invalid` is a 400) and no spawn begins. The request carries a
+    /// placeholder where the server's token goes.
+    fn check(&self, request: &SpawnRequest) -> Result<(), SpawnError> {
+        let _ = request;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

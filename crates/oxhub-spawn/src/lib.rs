@@ -3,11 +3,15 @@
 //! configuration.
 //!
 //! Built in: `LocalProcessSpawner` and `SimpleLocalProcessSpawner` ([`local`]); batchspawner's
-//! `SlurmSpawner`, `TorqueSpawner`, `MoabSpawner`, `PBSSpawner` and `LsfSpawner` ([`batch`]).
+//! `SlurmSpawner`, `TorqueSpawner`, `MoabSpawner`, `PBSSpawner` and `LsfSpawner` ([`batch`]);
+//! DockerSpawner's `DockerSpawner` and `SystemUserSpawner` (`docker`, feature `docker`).
 
 pub mod batch;
+#[cfg(feature = "docker")]
+pub mod docker;
 pub mod local;
 mod process;
+pub mod template;
 
 pub use local::LocalProcess;
 pub use process::NONCE_VAR;

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The authenticators this build has, as `authenticator_class` names them.
 const AUTHENTICATORS: &str = "pam, dummy, null, native, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
-const SPAWNERS: &str = "localprocess, simple, batchspawner.SlurmSpawner, batchspawner.TorqueSpawner, batchspawner.MoabSpawner, batchspawner.PBSSpawner, batchspawner.LsfSpawner";
+const SPAWNERS: &str = "localprocess, simple, batchspawner.SlurmSpawner, batchspawner.TorqueSpawner, batchspawner.MoabSpawner, batchspawner.PBSSpawner, batchspawner.LsfSpawner, dockerspawner.DockerSpawner, dockerspawner.SystemUserSpawner";
 
 /// A trait of the selected class as JSON, secrets included (its own traits and inherited ones).
 fn setting(
@@ -465,6 +465,7 @@ pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
             )))
         }
         "LocalProcessSpawner" => Ok(Arc::new(oxhub_spawn::LocalProcess::system(term_timeout))),
+        "DockerSpawner" | "SystemUserSpawner" => docker_spawner(s),
         class => match oxhub_spawn::batch::System::of_class(class) {
             Some(system) => batch_spawner(system, &s.extra),
             None => Err(format!(
@@ -506,6 +507,88 @@ fn batch_spawner(
     let batch = oxhub_spawn::batch::Batch::new(system, settings)
         .map_err(|e| format!("{}: {e}", system.preset().class))?;
     Ok(Arc::new(batch))
+}
+
+/// DockerSpawner or SystemUserSpawner from its traits; the Docker host is `client_kwargs`'
+/// `base_url`, else `DOCKER_HOST` (as docker-py reads it), else the local socket.
+fn docker_spawner(s: &oxhub_config::hub::SpawnerSettings) -> Result<Arc<dyn Spawner>, String> {
+    use oxhub_spawn::docker::{AllowedImages, DockerSettings, PullPolicy, SystemUser};
+    let none = BTreeMap::new();
+    let get = |key: &str| text(&none, &s.extra, key);
+    let json = |key: &str| setting(&none, &s.extra, key).unwrap_or(serde_json::Value::Null);
+    let object = |key: &str| match json(key) {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let strings = |key: &str| -> BTreeMap<String, String> {
+        object(key)
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+            .collect()
+    };
+    let client = object("client_kwargs");
+    let docker_host = client
+        .get("base_url")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let mut d = DockerSettings::new(docker_host);
+    if let Some(image) = get("image") {
+        d.image = image;
+    }
+    d.allowed_images = match json("allowed_images") {
+        serde_json::Value::String(s) if s == "*" => AllowedImages::Any,
+        serde_json::Value::String(s) => {
+            return Err(format!(
+                "DockerSpawner.allowed_images: {s:?} is not a list, a dict or '*'"
+            ))
+        }
+        serde_json::Value::Array(items) => AllowedImages::Listed(
+            items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .map(|v| (v.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        _ => AllowedImages::Listed(strings("allowed_images")),
+    };
+    d.name_template = get("name_template").filter(|t| !t.is_empty());
+    if let Some(prefix) = get("prefix") {
+        d.prefix = prefix;
+    }
+    if let Some(network) = get("network_name") {
+        d.network_name = network;
+    }
+    d.use_internal_ip = json("use_internal_ip").as_bool();
+    if let Some(ip) = get("host_ip") {
+        d.host_ip = ip;
+    }
+    if !s.ip.is_empty() {
+        d.ip = s.ip.clone();
+    }
+    if s.port != 0 {
+        d.port = s.port;
+    }
+    d.volumes = object("volumes").into_iter().collect();
+    d.read_only_volumes = strings("read_only_volumes");
+    d.links = strings("links");
+    d.remove = json("remove").as_bool().unwrap_or(false);
+    d.pull_policy =
+        PullPolicy::parse(&get("pull_policy").unwrap_or_else(|| "ifnotpresent".into()))?;
+    d.extra_create_kwargs = object("extra_create_kwargs");
+    d.extra_host_config = object("extra_host_config");
+    if s.class == "SystemUserSpawner" {
+        d.system_user = Some(SystemUser {
+            host_homedir_format_string: get("host_homedir_format_string"),
+            image_homedir_format_string: get("image_homedir_format_string")
+                .unwrap_or_else(|| "/home/{username}".into()),
+            run_as_root: json("run_as_root").as_bool().unwrap_or(false),
+        });
+    }
+    let docker =
+        oxhub_spawn::docker::Docker::new(&s.class, d).map_err(|e| format!("{}: {e}", s.class))?;
+    Ok(Arc::new(docker))
 }
 
 /// Everything the hub is built with.

@@ -109,6 +109,10 @@ impl Hub {
         {
             return Err(HubError::Invalid(why));
         }
+        // ... and so are options the spawner refuses (DockerSpawner's allowed_images).
+        let options = user_options.as_ref().unwrap_or(&row.user_options);
+        self.spawner
+            .check(&self.check_request(user, server, options)?)?;
         let key = (user.to_owned(), server.to_owned());
         let progress = {
             let mut spawns = self

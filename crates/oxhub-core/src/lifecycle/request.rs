@@ -66,6 +66,25 @@ impl Hub {
         Ok(request)
     }
 
+    /// The request a spawn with `options` would make, with placeholders for the token and the
+    /// spawn id: what `Spawner::check` and `spawner_dry_run` look at.
+    pub(crate) fn check_request(
+        &self,
+        user: &str,
+        server: &str,
+        options: &Value,
+    ) -> Result<SpawnRequest, HubError> {
+        let client_id = server_client_id(user, server);
+        self.spawn_request(
+            user,
+            server,
+            options,
+            DRY_RUN_TOKEN,
+            &client_id,
+            "<spawn id>".into(),
+        )
+    }
+
     /// What the configured spawner would create for `user`'s server with `options`, without
     /// creating anything or touching the database: the request as the hub would build it (a
     /// placeholder for the token; the authenticator's pre-spawn step is not run) and the
@@ -78,15 +97,7 @@ impl Hub {
     ) -> Result<Value, HubError> {
         UserName::parse(user).map_err(|e| HubError::Invalid(e.to_string()))?;
         ServerName::parse(server).map_err(|e| HubError::Invalid(e.to_string()))?;
-        let client_id = server_client_id(user, server);
-        let request = self.spawn_request(
-            user,
-            server,
-            options,
-            DRY_RUN_TOKEN,
-            &client_id,
-            "<spawn id>".into(),
-        )?;
+        let request = self.check_request(user, server, options)?;
         let plan = self.spawner.dry_run(&request)?;
         Ok(serde_json::json!({
             "spawner_class": self.spawner.class(),

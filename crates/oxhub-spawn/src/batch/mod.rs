@@ -9,11 +9,11 @@
 //! commands run as.
 
 mod presets;
-pub mod template;
 
 pub use presets::{JobId, Preset, System};
 
 use crate::process::account;
+use crate::template::{self, Vars};
 use oxhub_model::names::clip;
 use oxhub_plugin::spawn::{
     ProgressSink, SpawnError, SpawnRequest, Spawner, Started, Status, SERVICE_URL_VAR,
@@ -23,7 +23,6 @@ use regex_lite::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use template::Vars;
 
 /// How long one batch command may run before it counts as "the batch system does not answer".
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);

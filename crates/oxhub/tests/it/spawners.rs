@@ -264,3 +264,76 @@ fn a_batch_job_reports_its_port_with_its_own_token_only() {
     assert_eq!(cancelled.trim(), "4242");
     hub.stop();
 }
+
+#[test]
+fn docker_traits_dry_run_and_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |extra: &str| {
+        std::fs::write(
+            dir.path().join("jupyterhub_config.py"),
+            format!(
+                "c.JupyterHub.spawner_class = 'dockerspawner.DockerSpawner'\n\
+                 c.DockerSpawner.client_kwargs = {{'base_url': 'unix:///nonexistent/docker.sock'}}\n\
+                 c.DockerSpawner.volumes = {{'jupyterhub-user-{{username}}': '/home/jovyan/work'}}\n\
+                 c.DockerSpawner.allowed_images = {{'base': 'quay.io/jupyter/base-notebook'}}\n\
+                 c.Spawner.mem_limit = '1G'\n{extra}"
+            ),
+        )
+        .unwrap();
+    };
+    config("");
+    let json = show_config(dir.path(), &[]);
+    let cfg = &json["config"]["DockerSpawner"];
+    assert_eq!(json["selected"]["spawner"], "DockerSpawner");
+    assert_eq!(cfg["image"]["value"], "quay.io/jupyterhub/singleuser:6.1");
+    assert_eq!(cfg["port"]["value"], 8888);
+    assert_eq!(cfg["ip"]["value"], "0.0.0.0");
+    assert_eq!(cfg["pull_policy"]["value"], "ifnotpresent");
+    assert_eq!(cfg["allowed_images"]["source"], "jupyterhub_config.py:4:1");
+    // The dry run needs no Docker daemon: the socket above does not exist.
+    let out = oxhub(
+        dir.path(),
+        &[
+            "spawner-dry-run",
+            "--user",
+            "ann.lee",
+            "--user-options",
+            r#"{"image": "base"}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let docker = &plan["spawner"];
+    assert_eq!(docker["name"], "jupyter-ann-2elee");
+    assert_eq!(docker["image"], "quay.io/jupyter/base-notebook");
+    assert_eq!(
+        docker["create"]["HostConfig"]["Binds"],
+        json!(["jupyterhub-user-ann-2elee:/home/jovyan/work:rw"])
+    );
+    assert_eq!(docker["create"]["HostConfig"]["Memory"], 1 << 30);
+    let out = oxhub(
+        dir.path(),
+        &[
+            "spawner-dry-run",
+            "--user",
+            "ann",
+            "--user-options",
+            r#"{"image": "evil"}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Image evil not in allowed list: base"),
+        "{}",
+        stderr(&out)
+    );
+    // A docker-py argument oxhub does not know stops the hub at start-up, by name.
+    config("c.DockerSpawner.extra_host_config = {'mem_limt': '1g'}\n");
+    let out = oxhub(dir.path(), &["spawner-dry-run", "--user", "ann"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("\"mem_limt\" is not supported"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,12 +1,13 @@
-//! batchspawner's `format_template`: a template with `{{` or `{%` is Jinja2 (minijinja here),
-//! anything else Python's `str.format` with named fields only. The two cannot be mixed,
-//! exactly as in batchspawner.
+//! The templates of spawner settings. batchspawner's `format_template`: a template with `{{`
+//! or `{%` is Jinja2 (minijinja here), anything else Python's `str.format` with named fields
+//! only; the two cannot be mixed, exactly as in batchspawner. DockerSpawner's names, volumes
+//! and extra settings are `str.format` only ([`format_named`]).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The variables of a batch template: the `req_*` settings without their prefix, `cmd`,
-/// `job_id`, and every key of `user_options`.
+/// The variables of a template (for a batch script: the `req_*` settings without their
+/// prefix, `cmd`, `job_id`, and every key of `user_options`).
 pub type Vars = BTreeMap<String, Value>;
 
 /// Render `template` with `vars`; `what` names the setting in error messages.
