@@ -306,7 +306,7 @@ pub static TRAITS: &[TraitDef] = &[
     t("KubeSpawner", "volume_mounts", ListDict, Lit("[]"), false, "Volume mounts added to the notebook container."),
     t("KubeSpawner", "node_selector", DictStr, Lit("{}"), false, "Node selector of the user pod."),
     t("KubeSpawner", "extra_pod_config", Dict, Lit("{}"), false, "Extra fields merged into the pod spec (the declarative form of modify_pod_hook)."),
-t("DockerSpawner", "image", Str, Lit("'quay.io/jupyterhub/singleuser:6.1'"), false, "Container image of the single-user server."),
+    t("DockerSpawner", "image", Str, Lit("'quay.io/jupyterhub/singleuser:6.1'"), false, "Container image of the single-user server."),
     t("DockerSpawner", "allowed_images", StrListOrDict, Lit("{}"), false, "Images a user may choose in user_options['image']: a list, a dict label -> image, or '*' for any; empty: only image."),
     t("DockerSpawner", "pull_policy", Enum(&["ifnotpresent", "always", "never", "skip"]), Lit("'ifnotpresent'"), false, "When the image is pulled before a start."),
     t("DockerSpawner", "name_template", Str, Computed, false, "Container name; default '{prefix}-{username}', '{prefix}-{username}--{servername}' for named servers."),

@@ -165,6 +165,15 @@ impl Spawner for TestSpawner {
         Ok(json!({ "spawner": "TestSpawner", "user": request.user, "cmd": request.cmd }))
     }
 
+    /// Refuses options asking for `{"image": "forbidden"}`, as DockerSpawner refuses an
+    /// image outside `allowed_images`.
+    fn check(&self, request: &SpawnRequest) -> Result<(), SpawnError> {
+        match request.user_options.get("image").and_then(Value::as_str) {
+            Some("forbidden") => Err(SpawnError::Invalid("image forbidden is not allowed".into())),
+            _ => Ok(()),
+        }
+    }
+
     fn poll<'a>(&'a self, state: &'a Value) -> BoxFuture<'a, Result<Status, SpawnError>> {
         Box::pin(async move {
             if self.poll_fails.load(Ordering::Relaxed) {

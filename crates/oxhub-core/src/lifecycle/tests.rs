@@ -384,3 +384,28 @@ async fn only_the_starting_servers_own_token_reports_its_port() {
         "a started server reports nothing more"
     );
 }
+
+#[tokio::test]
+async fn options_the_spawner_refuses_are_a_400_before_anything_starts() {
+    let (hub, spawner, admin) = setup(Behaviour::Instant).await;
+    let err = hub
+        .start_server(&admin, "alice", "", Some(json!({"image": "forbidden"})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, HubError::Invalid(m) if m.contains("forbidden is not allowed")),
+        "{err:?}"
+    );
+    assert!(
+        spawner.requests.lock().unwrap().is_empty(),
+        "the spawner never started"
+    );
+    let r = row(&hub).await;
+    assert!(r.started.is_none() && r.pending.is_none(), "{r:?}");
+    // Options it takes start as usual.
+    let started = hub
+        .start_server(&admin, "alice", "", Some(json!({"image": "fine"})))
+        .await
+        .unwrap();
+    assert_eq!(started, Started::Ready);
+}

@@ -473,15 +473,22 @@ impl Spawner for Docker {
         let image = body::chosen_image(&self.settings, request)?;
         let name = body::container_name(&self.settings, request, &image)?;
         let create = body::create_body(&self.settings, request, &image, None)?;
-        Ok(json!({
+        let mut plan = json!({
             "spawner": self.class,
             "docker_host": self.settings.docker_host,
             "image": image,
             "pull_policy": format!("{:?}", self.settings.pull_policy).to_lowercase(),
             "name": name,
             "create": create,
-            "note": "Cmd absent: the image's own CMD runs (with Spawner.args, the image's CMD is read at start and the args appended)",
-        }))
+        });
+        if request.cmd.is_empty() {
+            plan["note"] = json!(if request.args.is_empty() {
+                "no Cmd: the image's own CMD runs"
+            } else {
+                "Cmd is the image's CMD, read at start, followed by Spawner.args"
+            });
+        }
+        Ok(plan)
     }
 }
 
