@@ -293,7 +293,8 @@ fn coerce(def: &TraitDef, value: Value) -> Result<Value, Problem> {
         return Err(Problem::Hook);
     }
     if value == Value::None {
-        let nullable = matches!(def.default, Dflt::Lit("None") | Dflt::Computed);
+        let nullable = matches!(def.default, Dflt::Lit("None") | Dflt::Computed)
+            || def.ty == TraitType::BoolOrNone;
         return if nullable || matches!(def.ty, TraitType::Hook) {
             Ok(Value::None)
         } else {
@@ -328,7 +329,7 @@ fn coerce(def: &TraitDef, value: Value) -> Result<Value, Problem> {
             .collect()
     };
     Ok(match (def.ty, value) {
-        (TraitType::Bool, Value::Bool(b)) => Value::Bool(b),
+        (TraitType::Bool | TraitType::BoolOrNone, Value::Bool(b)) => Value::Bool(b),
         (TraitType::Bool, Value::Int(i)) if i == 0 || i == 1 => Value::Bool(i == 1),
         (TraitType::Int, Value::Int(i)) => Value::Int(i),
         (TraitType::Float, Value::Int(i)) => Value::Float(i as f64),
@@ -411,6 +412,8 @@ fn coerce(def: &TraitDef, value: Value) -> Result<Value, Problem> {
             return coerce(&ty, Value::Dict(d));
         }
         (TraitType::StrListOrDict, Value::Callable { .. }) => return Err(Problem::Hook),
+        (TraitType::ListOrDict, Value::List(v) | Value::Tuple(v)) => Value::List(v),
+        (TraitType::ListOrDict, Value::Dict(d)) => Value::Dict(d),
         (TraitType::ByteSpec, Value::Int(i)) if i >= 0 => Value::Int(i),
         (TraitType::ByteSpec, Value::Float(f)) if (0.0..9.2e18).contains(&f) => {
             Value::Int(f as i64)

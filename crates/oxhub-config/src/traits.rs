@@ -43,6 +43,10 @@ pub enum TraitType {
     StrOrList,
     /// A string, a list of strings, or a dict of strings (DockerSpawner's `allowed_images`).
     StrListOrDict,
+    /// A list, or a dict whose values are taken in key order (KubeSpawner's `volumes`).
+    ListOrDict,
+    /// True, False or None, whatever the default (KubeSpawner's `allow_privilege_escalation`).
+    BoolOrNone,
     /// A Python callable in JupyterHub; oxhub has a declarative alternative (see [`hook_alternative`]).
     Hook,
     /// Accepted by JupyterHub but meaningless outside Python (e.g. logging handler objects).
@@ -72,6 +76,8 @@ impl TraitType {
             TraitType::Class(kind) => format!("{kind:?} class"),
             TraitType::StrOrList => "Unicode|List(Unicode)".into(),
             TraitType::StrListOrDict => "Unicode|List(Unicode)|Dict(Unicode)".into(),
+            TraitType::ListOrDict => "List|Dict".into(),
+            TraitType::BoolOrNone => "Bool|None".into(),
             TraitType::Hook => "Callable (not supported; see help)".into(),
             TraitType::Unsupported => "Python objects (not supported)".into(),
         }

@@ -105,18 +105,18 @@ impl Hub {
         if sp.disable_user_config {
             set(&mut env, "JUPYTERHUB_DISABLE_USER_CONFIG", "1".into());
         }
-        let r = self.resources();
-        let limits = [
-            ("MEM_LIMIT", r.mem_limit.map(|v| v.to_string())),
-            ("MEM_GUARANTEE", r.mem_guarantee.map(|v| v.to_string())),
-            ("CPU_LIMIT", r.cpu_limit.map(|v| format!("{v:?}"))),
-            ("CPU_GUARANTEE", r.cpu_guarantee.map(|v| format!("{v:?}"))),
-        ];
-        for (k, v) in limits {
-            if let Some(v) = v {
-                set(&mut env, k, v);
-            }
-        }
+        // The public URLs, empty without JupyterHub.public_url, as JupyterHub sets them.
+        let origin = public_origin(&self.config.hub.public_url);
+        let (public, public_hub) = match origin {
+            Some(o) => (
+                format!("{o}{}", c.prefix),
+                format!("{o}{}hub/", self.config.hub.base_url),
+            ),
+            None => (String::new(), String::new()),
+        };
+        set(&mut env, "JUPYTERHUB_PUBLIC_URL", public);
+        set(&mut env, "JUPYTERHUB_PUBLIC_HUB_URL", public_hub);
+        resource_env(&mut env, &self.resources());
         if let Value::Object(map) = sp.environment.to_json() {
             for (k, v) in map {
                 set(&mut env, &k, expand(&env_value(&v)));
@@ -155,5 +155,43 @@ impl Hub {
         let url = self.hub_url.get().cloned().unwrap_or_default();
         url.replace("://0.0.0.0:", "://127.0.0.1:")
             .replace("://[::]:", "://[::1]:")
+    }
+}
+
+/// `scheme://host[:port]` of a URL, if it has one.
+fn public_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!("{scheme}://{host}"))
+}
+
+/// `MEM_LIMIT`, `MEM_GUARANTEE`, `CPU_LIMIT`, `CPU_GUARANTEE` for `r`, as JupyterHub sets
+/// them: only the non-zero ones (a profile that changes a limit calls this again).
+pub(crate) fn resource_env(env: &mut Vec<(String, String)>, r: &Resources) {
+    let limits = [
+        (
+            "MEM_LIMIT",
+            r.mem_limit.filter(|v| *v != 0).map(|v| v.to_string()),
+        ),
+        (
+            "MEM_GUARANTEE",
+            r.mem_guarantee.filter(|v| *v != 0).map(|v| v.to_string()),
+        ),
+        (
+            "CPU_LIMIT",
+            r.cpu_limit.filter(|v| *v != 0.0).map(|v| format!("{v:?}")),
+        ),
+        (
+            "CPU_GUARANTEE",
+            r.cpu_guarantee
+                .filter(|v| *v != 0.0)
+                .map(|v| format!("{v:?}")),
+        ),
+    ];
+    for (k, v) in limits {
+        env.retain(|(name, _)| name != k);
+        if let Some(v) = v {
+            env.push((k.to_owned(), v));
+        }
     }
 }

@@ -380,6 +380,11 @@ pub(crate) fn apply(
                 let Value::Object(vars) = v else {
                     return Err("environment must be a dict".into());
                 };
+                // Also for spawners that build the environment themselves (KubeSpawner
+                // expands it again and takes dict values as whole EnvVars).
+                request
+                    .overrides
+                    .insert(k.clone(), Value::Object(vars.clone()));
                 for (name, value) in vars {
                     let value = match value {
                         // None removes a configured variable, as KubeSpawner's merge does.

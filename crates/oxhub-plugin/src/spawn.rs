@@ -49,9 +49,10 @@ pub struct SpawnRequest {
     /// The server's URL prefix (`/user/alice/`), the path of `JUPYTERHUB_SERVICE_URL`.
     pub service_prefix: String,
     /// What the chosen `profile_list` entry sets (its `kubespawner_override` merged with its
-    /// options') beyond what the hub applied itself (`cmd`, `args`, `environment`,
-    /// `default_url`, `notebook_dir`, resources): a spawner reads the traits it knows (an
-    /// `image`, a `node_selector`) and ignores the rest.
+    /// options') beyond what the hub applied itself (`cmd`, `args`, `default_url`,
+    /// `notebook_dir`, resources): a spawner reads the traits it knows (an `image`, a
+    /// `node_selector`) and ignores the rest. `environment` is applied to `env` and also kept
+    /// here, for spawners that build the environment themselves (KubeSpawner).
     pub overrides: serde_json::Map<String, Value>,
 }
 

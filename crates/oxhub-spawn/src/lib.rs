@@ -4,11 +4,14 @@
 //!
 //! Built in: `LocalProcessSpawner` and `SimpleLocalProcessSpawner` ([`local`]); batchspawner's
 //! `SlurmSpawner`, `TorqueSpawner`, `MoabSpawner`, `PBSSpawner` and `LsfSpawner` ([`batch`]);
-//! DockerSpawner's `DockerSpawner` and `SystemUserSpawner` (`docker`, feature `docker`).
+//! DockerSpawner's `DockerSpawner` and `SystemUserSpawner` (`docker`, feature `docker`);
+//! KubeSpawner's `KubeSpawner` (`kube`, feature `kube`).
 
 pub mod batch;
 #[cfg(feature = "docker")]
 pub mod docker;
+#[cfg(feature = "kube")]
+pub mod kube;
 pub mod local;
 mod process;
 pub mod template;

@@ -117,6 +117,20 @@ pub fn expand(template: &str, caps: &regex_lite::Captures<'_>) -> Result<String,
     Ok(out)
 }
 
+/// escapism's `escape(text, safe=[a-z0-9], escape_char='-')`, lower-cased: every other byte of
+/// the UTF-8 text becomes `-` and two hex digits (`alice.smith` → `alice-2esmith`).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("-{b:02x}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

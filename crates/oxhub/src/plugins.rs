@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The authenticators this build has, as `authenticator_class` names them.
 const AUTHENTICATORS: &str = "pam, dummy, null, native, ldapauthenticator, generic-oauth, github, gitlab, google, azuread, auth0, cilogon (and their local- forms)";
 /// The spawners this build has.
-const SPAWNERS: &str = "localprocess, simple, batchspawner.SlurmSpawner, batchspawner.TorqueSpawner, batchspawner.MoabSpawner, batchspawner.PBSSpawner, batchspawner.LsfSpawner, dockerspawner.DockerSpawner, dockerspawner.SystemUserSpawner";
+const SPAWNERS: &str = "localprocess, simple, batchspawner.SlurmSpawner, batchspawner.TorqueSpawner, batchspawner.MoabSpawner, batchspawner.PBSSpawner, batchspawner.LsfSpawner, dockerspawner.DockerSpawner, dockerspawner.SystemUserSpawner, kubespawner.KubeSpawner";
 
 /// A trait of the selected class as JSON, secrets included (its own traits and inherited ones).
 fn setting(
@@ -466,6 +466,7 @@ pub fn spawner(config: &HubConfig) -> Result<Arc<dyn Spawner>, String> {
         }
         "LocalProcessSpawner" => Ok(Arc::new(oxhub_spawn::LocalProcess::system(term_timeout))),
         "DockerSpawner" | "SystemUserSpawner" => docker_spawner(s),
+        "KubeSpawner" => kube_spawner(s),
         class => match oxhub_spawn::batch::System::of_class(class) {
             Some(system) => batch_spawner(system, &s.extra),
             None => Err(format!(
@@ -589,6 +590,28 @@ fn docker_spawner(s: &oxhub_config::hub::SpawnerSettings) -> Result<Arc<dyn Spaw
     let docker =
         oxhub_spawn::docker::Docker::new(&s.class, d).map_err(|e| format!("{}: {e}", s.class))?;
     Ok(Arc::new(docker))
+}
+
+/// KubeSpawner from its traits: every configured one, as JSON, for the spawner to read (a
+/// profile's `kubespawner_override` may change any of them per spawn).
+fn kube_spawner(s: &oxhub_config::hub::SpawnerSettings) -> Result<Arc<dyn Spawner>, String> {
+    let traits = s
+        .extra
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
+    let environment = match s.environment.to_json() {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let kube = oxhub_spawn::kube::Kube::new(oxhub_spawn::kube::KubeConfig {
+        traits,
+        environment,
+        port: s.port,
+        ip: s.ip.clone(),
+        start_timeout: u64::try_from(s.start_timeout).unwrap_or(60),
+    })?;
+    Ok(Arc::new(kube))
 }
 
 /// Everything the hub is built with.

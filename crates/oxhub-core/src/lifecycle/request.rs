@@ -62,6 +62,8 @@ impl Hub {
             );
             crate::profiles::apply(&mut request, chosen, |s| expand(s, user, server))
                 .map_err(|e| HubError::Invalid(format!("profile_list: {e}")))?;
+            let resources = request.resources.clone();
+            crate::environment::resource_env(&mut request.env, &resources);
         }
         Ok(request)
     }

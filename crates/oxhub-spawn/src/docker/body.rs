@@ -14,19 +14,7 @@ use serde_json::{json, Map, Value};
 /// found and stopped.
 pub const NONCE_LABEL: &str = "org.jupyter.oxhub.spawn-nonce";
 
-/// escapism's `escape(text, safe=[a-z0-9], escape_char='-')`, lower-cased: every other byte of
-/// the UTF-8 text becomes `-` and two hex digits (`alice.smith` → `alice-2esmith`).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_lowercase() || b.is_ascii_digit() {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("-{b:02x}"));
-        }
-    }
-    out
-}
+pub use crate::template::escape;
 
 /// The fields of DockerSpawner's templates (`name_template`, volumes, extra settings).
 pub fn template_vars(settings: &DockerSettings, request: &SpawnRequest, image: &str) -> Vars {

@@ -10,6 +10,7 @@ mod advisories;
 mod api;
 mod config;
 mod hub_state;
+mod kube;
 mod login_knobs;
 mod native;
 mod page_views;
