@@ -104,6 +104,19 @@ impl ProgressSink for Progress {
         self.push(json!({ "message": message }));
     }
 
+    fn event(&self, mut event: Value) {
+        if let Value::Object(m) = &mut event {
+            // The hub's own events say when a spawn is ready or failed.
+            for key in ["ready", "failed", "url", "html_message"] {
+                m.remove(key);
+            }
+            if let Some(p) = m.get("progress").and_then(Value::as_u64) {
+                m.insert("progress".into(), json!(p.min(99)));
+            }
+            self.push(event);
+        }
+    }
+
     fn checkpoint(&self, state: &Value) {
         // The same state again (a job still pending) is not written again.
         self.checkpoint.send_if_modified(|current| {

@@ -126,6 +126,16 @@ pub trait ProgressSink: Send + Sync {
         let _ = message;
     }
 
+    /// A whole event of the progress stream: `progress` and `message` as above plus keys the
+    /// stream passes through to the browser (KubeSpawner's `raw_event`, the pod's Event).
+    fn event(&self, event: Value) {
+        let message = event.get("message").and_then(Value::as_str).unwrap_or("");
+        match event.get("progress").and_then(Value::as_u64) {
+            Some(p) => self.progress(u8::try_from(p.min(99)).unwrap_or(99), message),
+            None => self.message(message),
+        }
+    }
+
     /// State the spawner has before `start` returns (a batch job's id): the hub records it at
     /// once, so a start that times out, or a hub that dies meanwhile, can still stop what
     /// was created. [`Started::state`] replaces it.

@@ -154,7 +154,11 @@ impl EventProgress {
             // Truncation, not rounding: 30, 50, 63, 72, 78, ...
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let percent = self.progress as u8;
-            sink.progress(percent, &format!("{when} [{kind}] {message}"));
+            sink.event(json!({
+                "progress": percent,
+                "message": format!("{when} [{kind}] {message}"),
+                "raw_event": event,
+            }));
         }
     }
 }
