@@ -78,6 +78,11 @@ echo "== beyond one machine: SlurmSpawner on a real Slurm (slurmctld, slurmd, mu
 echo "== beyond one machine: DockerSpawner on podman's Docker-compatible API (a real podman system service, a local busybox image)"
 .cache/venv-e2e/bin/python tests/e2e/oxhub_docker.py --oxhub "$oxhub"
 
+echo "== beyond one machine: KubeSpawner. The manifests against the real KubeSpawner 7.1.0's (golden files current), the fake API server against the real KubeSpawner, then oxhub on the fake API server with JupyterLab in the pod"
+.cache/venv-e2e/bin/python tests/kube/golden.py --check
+.cache/venv-e2e/bin/python tests/kube/check_fake.py
+.cache/venv-e2e/bin/python tests/e2e/oxhub_kube.py --oxhub "$oxhub"
+
 echo "== logins against real identity sources: slapd (LDAPAuthenticator: bind template, lookup_dn, groups, StartTLS, LDAPS, injection) and node oidc-provider (OpenID discovery, GitHub, GitLab, Google, Auth0 and CILogon presets, state and id_token attacks, refresh)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 .cache/venv-e2e/bin/python tests/e2e/oxhub_logins.py --oxhub "$oxhub"

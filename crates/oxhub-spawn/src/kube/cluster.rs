@@ -15,6 +15,7 @@ use kube::Client;
 use oxhub_plugin::spawn::{ProgressSink, SpawnError};
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// KubeSpawner's `k8s_api_request_retry_timeout`: how long an API call, or the first list of
@@ -28,6 +29,8 @@ pub struct Cluster {
     events: Store<DynamicObject>,
     pod_type: ApiResource,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The latest error of a watch, cleared by its next success.
+    last_error: Arc<Mutex<Option<String>>>,
 }
 
 impl Drop for Cluster {
@@ -212,12 +215,14 @@ impl Cluster {
             }
         };
         let mut tasks = Vec::new();
+        let last_error = Arc::new(Mutex::new(None));
         let pods = watch(
             api(&pod_type),
             &pod_type,
             watcher::Config::default().labels(&format!("component={}", base.component_label)),
             "pods",
             &mut tasks,
+            &last_error,
         );
         let events = watch(
             api(&event_type),
@@ -225,6 +230,7 @@ impl Cluster {
             watcher::Config::default().fields("involvedObject.kind=Pod"),
             "events",
             &mut tasks,
+            &last_error,
         );
         Ok(Cluster {
             client,
@@ -232,21 +238,38 @@ impl Cluster {
             events,
             pod_type,
             tasks,
+            last_error,
         })
     }
 
-    /// Wait for the first list of both caches (`API_TIMEOUT` at most).
-    pub async fn ready(&self) -> Result<(), SpawnError> {
+    /// Wait for the first list of both caches (`API_TIMEOUT` at most, or `within` seconds).
+    pub async fn ready(&self, within: u64) -> Result<(), SpawnError> {
+        let limit = API_TIMEOUT.min(Duration::from_secs(within.max(1)));
+        let began = Instant::now();
         let both = async {
             let _ = self.pods.wait_until_ready().await;
             let _ = self.events.wait_until_ready().await;
         };
-        tokio::time::timeout(API_TIMEOUT, both).await.map_err(|_| {
-            SpawnError::Unavailable(format!(
-                "the Kubernetes API did not list pods and events in {} s",
-                API_TIMEOUT.as_secs()
-            ))
-        })
+        let mut both = std::pin::pin!(both);
+        loop {
+            let tick = tokio::time::sleep(Duration::from_millis(100));
+            tokio::select! {
+                () = &mut both => return Ok(()),
+                () = tick => {}
+            }
+            // A first list that fails (no such host, refused, forbidden) is an answer too:
+            // the watch keeps retrying, but this request learns why now.
+            let failing = self.last_error.lock().ok().and_then(|e| e.clone());
+            if let Some(e) = failing.filter(|_| began.elapsed() >= Duration::from_millis(500)) {
+                return Err(SpawnError::Unavailable(format!("Kubernetes API: {e}")));
+            }
+            if began.elapsed() >= limit {
+                return Err(SpawnError::Unavailable(format!(
+                    "the Kubernetes API did not list pods and events in {} s",
+                    limit.as_secs()
+                )));
+            }
+        }
     }
 
     fn typed_api(&self, ns: &str, ar: &ApiResource) -> Api<DynamicObject> {
@@ -435,15 +458,24 @@ fn watch(
     config: watcher::Config,
     what: &'static str,
     tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    last_error: &Arc<Mutex<Option<String>>>,
 ) -> Store<DynamicObject> {
     let writer = reflector::store::Writer::new(ar.clone());
     let store = writer.as_reader();
     let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+    let last_error = Arc::clone(last_error);
     tasks.push(tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(item) = stream.next().await {
-            if let Err(e) = item {
-                tracing::warn!("watching {what}: {e}");
+            let error = match item {
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("watching {what}: {e}");
+                    Some(e.to_string())
+                }
+            };
+            if let Ok(mut last) = last_error.lock() {
+                *last = error;
             }
         }
     }));

@@ -148,7 +148,7 @@ impl Kube {
         let cluster = self.cluster().await?;
         let names = &objects.names;
         let ns = names.namespace.as_str();
-        cluster.ready().await?;
+        cluster.ready(settings.start_timeout).await?;
         if let Some(namespace) = &objects.namespace {
             cluster.ensure_namespace(ns, namespace).await?;
         }
@@ -221,7 +221,7 @@ impl Kube {
             return Ok(Status::Exited(None));
         };
         let cluster = self.cluster().await?;
-        cluster.ready().await?;
+        cluster.ready(self.base.start_timeout).await?;
         let Some(pod) = cluster.pod(ns, name) else {
             return Ok(Status::Exited(Some(1)));
         };
@@ -247,7 +247,7 @@ impl Kube {
             return Ok(());
         };
         let cluster = self.cluster().await?;
-        cluster.ready().await?;
+        cluster.ready(self.base.start_timeout).await?;
         let grace = u32::try_from(self.base.delete_grace_period).unwrap_or(u32::MAX);
         cluster
             .delete_pod(ns, name, grace, self.base.start_timeout)
