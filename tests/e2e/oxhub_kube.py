@@ -182,6 +182,16 @@ def scenario_pod_lifecycle(oxhub, c, k8s):
         grace = [(q.get("body") or {}).get("gracePeriodSeconds", (q.get("query") or {}).get("gracePeriodSeconds")) for q in deletes]
         c.check("the pod was deleted with delete_grace_period (1 s)", bool(deletes) and str(grace[0]) in ("1", "['1']"), deletes)
         c.check("the PVC stays after the stop", k8s.get("persistentvolumeclaim", NS, "claim-alice--big") is not None)
+        # Deleting the named server, then the user, deletes their PVCs (delete_pvc).
+        r = hub.api("DELETE", "/users/alice/servers/big", json={"remove": True})
+        c.check("the named server is removed", r.status_code == 204, f"{r.status_code} {r.text[:200]}")
+        c.check("... and its PVC with it", wait_for(lambda: k8s.get("persistentvolumeclaim", NS, "claim-alice--big") is None, 30),
+                k8s.get("persistentvolumeclaim", NS, "claim-alice--big"))
+        c.check("the default server's PVC is still there", k8s.get("persistentvolumeclaim", NS, "claim-alice") is not None)
+        r = hub.api("DELETE", "/users/alice")
+        c.check("alice is deleted", r.status_code == 204, f"{r.status_code} {r.text[:200]}")
+        c.check("... and her PVC with her", wait_for(lambda: k8s.get("persistentvolumeclaim", NS, "claim-alice") is None, 30),
+                k8s.get("persistentvolumeclaim", NS, "claim-alice"))
     finally:
         hub.cleanup()
 

@@ -412,6 +412,9 @@ impl Hub {
             )));
         }
         if remove {
+            self.spawner
+                .delete_forever(user, server, &row.state)
+                .await?;
             self.store.delete_server(user, server).await?;
             tracing::info!("Deleted server {user}/{server}");
         }

@@ -119,6 +119,18 @@ impl Hub {
             return Err(HubError::Refused("Only admins can modify admins".into()));
         }
         self.stop_all_of_user(name).await?;
+        // What the spawner keeps for stopped servers (a PVC) goes with the user.
+        let rows = self
+            .store
+            .servers_of_users(&[name])
+            .await?
+            .remove(name)
+            .unwrap_or_default();
+        for row in &rows {
+            self.spawner
+                .delete_forever(name, &row.name, &row.state)
+                .await?;
+        }
         self.store.delete_user(name).await?;
         if let Some(accounts) = self.authenticator.accounts() {
             accounts.forget(name).await?;

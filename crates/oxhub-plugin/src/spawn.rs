@@ -196,6 +196,18 @@ pub trait Spawner: Send + Sync {
     /// container's create body.
     fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError>;
 
+    /// Release what a server keeps while stopped (KubeSpawner's PVC), once the user or the
+    /// named server is deleted; `state` is the server's last recorded state.
+    fn delete_forever<'a>(
+        &'a self,
+        user: &'a str,
+        server: &'a str,
+        state: &'a Value,
+    ) -> BoxFuture<'a, Result<(), SpawnError>> {
+        let _ = (user, server, state);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Refuse a request before anything starts (an image the user may not choose): the
     /// caller gets the error (`Invalid` is a 400) and no spawn begins. The request carries a
     /// placeholder where the server's token goes.

@@ -361,6 +361,21 @@ impl Cluster {
         }
     }
 
+    /// Delete a PVC (gone already is fine).
+    pub async fn delete_pvc(&self, ns: &str, name: &str) -> Result<(), SpawnError> {
+        let ar = ApiResource::erase::<PersistentVolumeClaim>(&());
+        let api = self.typed_api(ns, &ar);
+        let what = format!("PVC {ns}/{name}");
+        match timed(&what, api.delete(name, &DeleteParams::default())).await? {
+            Ok(_) => {
+                tracing::info!("deleted {what}");
+                Ok(())
+            }
+            Err(e) if status_code(&e) == Some(404) => Ok(()),
+            Err(e) => Err(api_error(&what, e)),
+        }
+    }
+
     /// Create the pod; one left from an earlier start (409) is deleted first. The new pod's uid.
     pub async fn create_pod(
         &self,

@@ -263,6 +263,27 @@ fn pod_of(state: &Value) -> Option<(&str, &str)> {
     ))
 }
 
+impl Kube {
+    /// KubeSpawner's `delete_forever`: the PVC goes, if `delete_pvc`, unless it is shared with
+    /// the default server (a named server whose `pvc_name_template` lacks `{user_server}`).
+    async fn delete_pvc(&self, user: &str, server: &str, state: &Value) -> Result<(), SpawnError> {
+        if !self.base.delete_pvc
+            || (!server.is_empty() && !self.base.pvc_name_template.contains("{user_server}"))
+        {
+            return Ok(());
+        }
+        let names =
+            manifest::names(&self.base, user, server, &self.hub_ns).map_err(SpawnError::Invalid)?;
+        let text = |k: &str| state.get(k).and_then(Value::as_str).map(str::to_owned);
+        let pvc = text("pvc_name")
+            .filter(|_| self.base.remember_pvc_name)
+            .unwrap_or(names.pvc_name);
+        let ns = text("namespace").unwrap_or(names.namespace);
+        let cluster = self.cluster().await?;
+        cluster.delete_pvc(&ns, &pvc).await
+    }
+}
+
 impl Spawner for Kube {
     fn class(&self) -> &str {
         "KubeSpawner"
@@ -282,6 +303,15 @@ impl Spawner for Kube {
 
     fn stop<'a>(&'a self, state: &'a Value) -> BoxFuture<'a, Result<(), SpawnError>> {
         Box::pin(self.stop_pod(state))
+    }
+
+    fn delete_forever<'a>(
+        &'a self,
+        user: &'a str,
+        server: &'a str,
+        state: &'a Value,
+    ) -> BoxFuture<'a, Result<(), SpawnError>> {
+        Box::pin(self.delete_pvc(user, server, state))
     }
 
     fn dry_run(&self, request: &SpawnRequest) -> Result<Value, SpawnError> {
