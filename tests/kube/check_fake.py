@@ -35,6 +35,7 @@ import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from types import SimpleNamespace
 
@@ -335,7 +336,7 @@ async def run(k8s, c):
                    volume_mounts=[{"name": "volume-{user_server}", "mountPath": "/home/jovyan"}])
     sp_pvc = make_spawner(**storage)
     mark = len(k8s.request_log())
-    url, _ = await spawn(k8s, sp_pvc)
+    url, _ = await spawn(k8s, sp_pvc, progress=False)
     pvc = k8s.get("pvc", "default", "claim-alice")
     c.check("storage_pvc_ensure creates PVC claim-alice (1Gi, ReadWriteOnce) and the pod runs",
             isinstance(url, str) and pvc and pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
@@ -351,7 +352,7 @@ async def run(k8s, c):
     c.check("stop() keeps the PVC", k8s.get("pvc", "default", "claim-alice") is not None)
     sp_pvc2 = make_spawner(**storage)   # fresh state: creates again, gets 409, carries on
     mark = len(k8s.request_log())
-    url, _ = await spawn(k8s, sp_pvc2)
+    url, _ = await spawn(k8s, sp_pvc2, progress=False)
     posts = [(r["verb"], r["code"]) for r in k8s.request_log()[mark:] if r["resource"] == "persistentvolumeclaims"]
     c.check("a fresh spawner's PVC create gets 409 AlreadyExists and starts anyway",
             isinstance(url, str) and posts == [("create", 409)], (url, posts))
@@ -364,7 +365,7 @@ async def run(k8s, c):
     c.section("7", t0)
     sp_svc = make_spawner(services_enabled=True)
     mark = len(k8s.request_log())
-    url, _ = await spawn(k8s, sp_svc)
+    url, _ = await spawn(k8s, sp_svc, progress=False)
     c.check("services_enabled: start() returns the Service DNS URL",
             url == "http://jupyter-alice.default.svc.cluster.local:8888", url)
     svc = k8s.get("svc", "default", "jupyter-alice")
@@ -405,7 +406,7 @@ async def run(k8s, c):
     await until(lambda: (pod(k8s) or {}).get("status", {}).get("phase") == "Running", timeout=5)
     sp9 = make_spawner()
     mark = len(k8s.request_log())
-    url, _ = await spawn(k8s, sp9)
+    url, _ = await spawn(k8s, sp9, progress=False)
     seq = [(r["verb"], r["code"], r["query"].get("gracePeriodSeconds")) for r in k8s.request_log()[mark:]
            if r["resource"] == "pods" and r["verb"] in ("create", "delete")]
     c.check("a leftover pod: create 409 -> delete grace 0 -> create 201",
@@ -425,7 +426,7 @@ async def run(k8s, c):
                                                 "resources": {"limits": {"cpu": 0.25, "memory": 2 ** 27}}}],
                             init_containers=[{"name": "init", "image": "busybox:1.36"}],
                             mem_limit="1G", cpu_limit=0.5)
-        url, _ = await spawn(k8s, sp10)
+        url, _ = await spawn(k8s, sp10, progress=False)
         c.check("a pod with an init container and a sidecar runs (all containers ready)", isinstance(url, str), url)
         ok = True
         detail = ""
@@ -455,8 +456,11 @@ async def run(k8s, c):
         lst = await api.list_namespaced_pod("default")
         w = watch.Watch()
         got = []
-        async for ev in w.stream(api.list_namespaced_pod, "default", resource_version="1", timeout_seconds=2):
+        async for ev in w.stream(api.list_namespaced_pod, "default", resource_version="1", timeout_seconds=5):
             got.append((ev["type"], type(ev["object"]).__name__))
+            if ev["type"] == "DELETED":
+                break
+        await w.close()
         c.check("a watch from an old resourceVersion replays the history as V1Pod objects",
                 got and got[0] == ("ADDED", "V1Pod") and ("DELETED", "V1Pod") in got, got[:5])
         k8s.compact()
@@ -498,11 +502,153 @@ async def run(k8s, c):
     c.check("no pod process is left running", await until(lambda: not k8s.pids(), timeout=3), k8s.pids())
 
 
+def protocol_checks(c, t0):
+    """The wire details kube-rs relies on, with raw HTTP/1.1 on one keep-alive connection (as
+    hyper does), against a second fake with short watch caps."""
+    import http.client
+
+    k8s = FakeCluster(max_watch_seconds=1, bookmark_interval=0.3, kubelet_step=0.02, pull_delay=0.02).start()
+    conn = http.client.HTTPConnection("127.0.0.1", k8s.port, timeout=10)
+    auth = {"Authorization": f"Bearer {k8s.token}", "Content-Type": "application/json"}
+
+    def req(method, path, body=None):
+        conn.request(method, path, body=None if body is None else json.dumps(body), headers=auth)
+        r = conn.getresponse()
+        data = r.read()
+        try:
+            return r.status, json.loads(data)
+        except ValueError:
+            return r.status, data
+
+    def stream(path, limit_s=5, until=None):
+        """Read a watch; with `until`, stop at the first event it accepts and drop the connection
+        (http.client opens a new one for the next request)."""
+        conn.request("GET", path, headers=auth)
+        r = conn.getresponse()
+        out, t = [], time.monotonic()
+        while time.monotonic() - t < limit_s:
+            line = r.readline()
+            if not line:
+                break
+            out.append(json.loads(line))
+            if until is not None and until(out[-1]):
+                conn.close()
+                return r.status, out, time.monotonic() - t
+        r.read()
+        return r.status, out, time.monotonic() - t
+
+    try:
+        code, lst = req("GET", "/api/v1/namespaces/default/pods?&limit=500&resourceVersion=0"
+                               "&resourceVersionMatch=NotOlderThan")
+        c.check("raw: kube-rs initial list -> PodList with metadata.resourceVersion, no continue",
+                code == 200 and lst.get("kind") == "PodList" and lst["metadata"].get("resourceVersion")
+                and "continue" not in lst["metadata"], (code, lst))
+        rv0 = lst["metadata"]["resourceVersion"]
+        for name, app in (("p1", "a"), ("p2", "b"), ("p3", None)):
+            meta = {"name": name, "labels": {"app": app} if app else {}}
+            code, _ = req("POST", "/api/v1/namespaces/default/pods?",
+                          {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                           "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}})
+        code, st = req("POST", "/api/v1/namespaces/default/pods?",
+                       {"metadata": {"name": "p1"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+        c.check("raw: create of an existing name -> 409 AlreadyExists Status",
+                code == 409 and st.get("reason") == "AlreadyExists" and st.get("details", {}).get("name") == "p1", st)
+        code, st = req("POST", "/api/v1/namespaces/default/pods?", {"metadata": {}, "spec": {}})
+        c.check("raw: create without a name -> 422 Invalid", code == 422 and st.get("reason") == "Invalid", st)
+        code, st = req("POST", "/api/v1/namespaces/nope/pods?",
+                       {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "i"}]}})
+        c.check("raw: create in a missing namespace -> 404", code == 404 and st.get("reason") == "NotFound", st)
+        code, page1 = req("GET", "/api/v1/namespaces/default/pods?&limit=2")
+        tok = page1.get("metadata", {}).get("continue")
+        code2, page2 = req("GET", "/api/v1/namespaces/default/pods?&limit=2&continue=" + urllib.parse.quote(tok or ""))
+        c.check("raw: limit/continue pages (2 + 1, same resourceVersion)",
+                [i["metadata"]["name"] for i in page1.get("items", [])] == ["p1", "p2"] and tok
+                and [i["metadata"]["name"] for i in page2.get("items", [])] == ["p3"]
+                and "continue" not in page2["metadata"]
+                and page2["metadata"]["resourceVersion"] == page1["metadata"]["resourceVersion"], (page1.get("metadata"), page2.get("metadata")))
+
+        def names(sel):
+            _, l = req("GET", "/api/v1/namespaces/default/pods?labelSelector=" + urllib.parse.quote(sel))
+            return [i["metadata"]["name"] for i in l.get("items", [])]
+        sels = {"app=a": ["p1"], "app==a": ["p1"], "app!=a": ["p2", "p3"], "app": ["p1", "p2"], "!app": ["p3"],
+                "app in (a,b)": ["p1", "p2"], "app notin (a)": ["p2", "p3"], "app=a,app!=b": ["p1"]}
+        got = {k: names(k) for k in sels}
+        c.check("raw: labelSelector = == != exists !exists in notin and ,", got == sels, got)
+        _, l = req("GET", "/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dp2")
+        code, st = req("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.foo%3Dbar")
+        c.check("raw: fieldSelector metadata.name=p2; an unsupported field -> 400",
+                [i["metadata"]["name"] for i in l["items"]] == ["p2"] and code == 400, (l["items"][:1], code))
+        code, out, dt = stream(f"/api/v1/namespaces/default/pods?&watch=true&timeoutSeconds=290"
+                               f"&allowWatchBookmarks=true&resourceVersion={rv0}")
+        types = [e["type"] for e in out]
+        c.check("raw: kube-rs watch replays after the RV (ADDED p1..p3, MODIFIED), sends BOOKMARKs, "
+                "ends at the 1 s cap (timeoutSeconds=290 asked)",
+                code == 200 and [e["object"]["metadata"]["name"] for e in out if e["type"] == "ADDED"] == ["p1", "p2", "p3"]
+                and "MODIFIED" in types and types[-1] == "BOOKMARK"
+                and [int(e["object"]["metadata"]["resourceVersion"]) for e in out if e["type"] != "BOOKMARK"]
+                == sorted(int(e["object"]["metadata"]["resourceVersion"]) for e in out if e["type"] != "BOOKMARK")
+                and all(e["object"]["metadata"].get("resourceVersion") for e in out) and 0.9 < dt < 3,
+                (types, round(dt, 2)))
+        code, out2, _ = stream(f"/api/v1/namespaces/default/pods?&watch=true&timeoutSeconds=1"
+                               f"&fieldSelector=status.phase%3DRunning&resourceVersion={rv0}",
+                               until=lambda e: e["object"]["metadata"]["name"] == "p3")
+        c.check("raw: a fieldSelector watch sees a pod entering the selection as ADDED (status.phase=Running)",
+                [(e["type"], e["object"]["metadata"]["name"]) for e in out2][:3]
+                == [("ADDED", "p1"), ("ADDED", "p2"), ("ADDED", "p3")]
+                and all(e["object"]["status"]["phase"] == "Running" for e in out2),
+                [(e["type"], e["object"]["metadata"]["name"]) for e in out2])
+        bm = [e["object"] for e in out if e["type"] == "BOOKMARK"]
+        c.check("raw: BOOKMARK objects are {kind, apiVersion, metadata.resourceVersion}",
+                bm and bm[0].get("kind") == "Pod" and bm[0].get("apiVersion") == "v1", bm[:1])
+        code, v = req("GET", "/version")
+        c.check("raw: the keep-alive connection is reusable after a chunked watch",
+                code == 200 and v.get("major") and conn.sock is not None, v)
+        code, out, _ = stream("/api/v1/namespaces/default/pods?&watch=true&timeoutSeconds=1&allowWatchBookmarks=true"
+                              "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion=",
+                              until=lambda e: e["type"] == "BOOKMARK")
+        types = [e["type"] for e in out]
+        ie = [e for e in out if e["type"] == "BOOKMARK"
+              and e["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end") == "true"]
+        c.check("raw: sendInitialEvents -> ADDED x3 then the initial-events-end BOOKMARK",
+                types[:4] == ["ADDED"] * 3 + ["BOOKMARK"] and ie, types)
+        code, out, _ = stream("/api/v1/watch/namespaces/default/pods/p2?timeoutSeconds=1",
+                              until=lambda e: e["type"] == "ADDED")
+        c.check("raw: /api/v1/watch/.../pods/<name> watches just that pod",
+                out and {e["object"]["metadata"]["name"] for e in out} == {"p2"}, [e["type"] for e in out])
+        code, d = req("DELETE", "/api/v1/namespaces/default/pods/p1?", {})
+        c.check("raw: DELETE pod (kube-rs DeleteParams {}) -> 200 Pod with deletionTimestamp (default grace 30)",
+                code == 200 and d.get("kind") == "Pod" and d["metadata"].get("deletionGracePeriodSeconds") == 30, d.get("metadata"))
+        gone = k8s.wait_for(lambda: k8s.get("pod", "default", "p1") is None, timeout=3)
+        c.check("raw: ... and it disappears once its (simulated) containers stopped", gone)
+        code, _ = req("POST", "/api/v1/namespaces/default/services?",
+                      {"metadata": {"name": "s1"}, "spec": {"ports": [{"port": 80}]}})
+        code, d = req("DELETE", "/api/v1/namespaces/default/services/s1?", {})
+        c.check("raw: DELETE service -> 200 Status Success with details", code == 200 and d.get("kind") == "Status"
+                and d.get("status") == "Success" and d.get("details", {}).get("name") == "s1", d)
+        code, l = req("GET", "/api/v1/events?fieldSelector=involvedObject.kind%3DPod%2CinvolvedObject.name%3Dp2")
+        c.check("raw: all-namespaces events with involvedObject.kind=Pod,involvedObject.name=p2",
+                code == 200 and l["items"] and all(e["involvedObject"]["name"] == "p2" for e in l["items"])
+                and l["items"][0]["reason"] == "Scheduled", [e.get("reason") for e in l.get("items", [])])
+        k8s.compact()
+        code, out, _ = stream(f"/api/v1/namespaces/default/pods?&watch=true&timeoutSeconds=290&resourceVersion={rv0}")
+        c.check("raw: watch from a compacted RV -> one ERROR event with a 410 Expired Status",
+                len(out) == 1 and out[0]["type"] == "ERROR" and out[0]["object"].get("code") == 410
+                and out[0]["object"].get("reason") == "Expired", out)
+        code, st = req("GET", "/api/v1/namespaces/default/pods/nope")
+        c.check("raw: GET a missing pod -> 404 NotFound Status", code == 404 and st.get("kind") == "Status"
+                and st.get("reason") == "NotFound", st)
+    finally:
+        conn.close()
+        k8s.stop()
+
+
 def main():
     verbose = "-v" in sys.argv[1:]
     logging.basicConfig(level=logging.DEBUG if os.environ.get("CHECK_FAKE_DEBUG") else logging.CRITICAL)
     c = Checks(verbose)
-    k8s = FakeCluster().start()
+    t0 = time.monotonic()
+    # half the default kubelet delays, to keep the whole run short
+    k8s = FakeCluster(kubelet_step=0.05, pull_delay=0.1).start()
     # KubeSpawner's load_config tries the in-cluster config first, then $KUBECONFIG (read when
     # kubernetes_asyncio is imported, so set it before anything imports kubespawner).
     os.environ.pop("KUBERNETES_SERVICE_HOST", None)
@@ -526,6 +672,14 @@ def main():
         c.check("the run completed", False, repr(e))
     finally:
         k8s.stop()
+    try:
+        c.section("12 (wire level)", t0)
+        protocol_checks(c, t0)
+        c.section("end", t0)
+    except Exception as e:  # noqa: BLE001
+        import traceback
+        traceback.print_exc()
+        c.check("the wire-level checks completed", False, repr(e))
     print(f"check-fake: {c.passed} passed, {c.failed} failed", flush=True)
     return 1 if c.failed else 0
 

@@ -55,7 +55,11 @@ Expired Status and the stream ends (also mid-stream if the history is compacted 
 `k8s.io/initial-events-end: "true"`. `allowWatchBookmarks=true`: a BOOKMARK ({kind, apiVersion,
 metadata.resourceVersion}) every `bookmark_interval` s and once just before the stream ends. The
 stream ends after `timeoutSeconds`, capped at `max_watch_seconds` (60; also the default). DELETED
-events carry the object with the deletion's resourceVersion. kube-rs's watcher (list with
+events carry the object with the deletion's resourceVersion. With a selector, a modification that
+moves an object into the selection is sent as ADDED and out of it as DELETED (as the watch cache
+does). A list with resourceVersionMatch but no resourceVersion (or Exact with "0") is a 422, as on
+a real server; otherwise resourceVersion/resourceVersionMatch on lists are accepted and the current
+state is returned. kube-rs's watcher (list with
 `limit=500` and maybe `resourceVersion=0&resourceVersionMatch=NotOlderThan`, then
 `watch=true&timeoutSeconds=290&allowWatchBookmarks=true&resourceVersion=N`, re-watching from the
 last seen version when a stream ends and re-listing after a 410) and kubespawner's reflector (list,
@@ -91,7 +95,8 @@ Event, count + 1, MODIFIED; a new Event when the message changes), and is schedu
 fits (after set_node_labels, a PVC appearing...). Pod affinity and resources are not considered.
 Then, `kubelet_step` s apart: `Scheduled` ("Successfully assigned <ns>/<pod> to fake-node",
 default-scheduler), a pod IP (127.0.0.2, 127.0.0.3, ... unique per pod, never reused; an address
-whose notebook ports are taken on this machine is skipped), a `FailedMount` Warning loop while a
+whose notebook ports are taken on this machine, or that another live fake on this machine has
+claimed (claim files in <tmpdir>/fake-k8s-pod-ips/, released by stop()), is skipped), a `FailedMount` Warning loop while a
 non-optional secret volume's Secret is missing, init containers simulated as run to completion
 (Pulled/Created/Started, then terminated Completed), then per container `Pulling`/`Pulled` (executed
 containers) or `Pulled` "already present" (simulated ones), `Created`, `Started`; then phase
@@ -226,11 +231,6 @@ MAX_STREAM_LINE = 1 << 20
 def rfc3339(t=None):
     """Second-resolution RFC 3339 UTC timestamp, as the API server writes metav1.Time."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if t is None else t))
-
-
-def rfc3339_micro(t=None):
-    t = time.time() if t is None else t
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
 
 
 def status_object(code, reason, message, details=None, status="Failure"):
@@ -587,7 +587,7 @@ class FakeCluster:
         self._cond = threading.Condition(self._lock)
         self._rv = 0
         self._objects = {}          # (plural, ns, name) -> object (never mutated in place)
-        self._history = []          # (rv, type, plural, ns, object)
+        self._history = []          # (rv, type, plural, ns, object, previous object)
         self._history_rvs = []
         self._compacted_rv = 0
         self._requests = []
@@ -601,6 +601,8 @@ class FakeCluster:
         self._server = None
         self._server_thread = None
         self._timers = []
+        self._instance = uuid.uuid4().hex[:12]
+        self._claimed_ips = []
 
         self._initial_namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
         for ns in [namespace, *namespaces]:
@@ -625,8 +627,7 @@ class FakeCluster:
             for ns in self._initial_namespaces:
                 self._store_create("namespaces", None, self._namespace_defaults({"metadata": {"name": ns}}))
             self._store_create("nodes", None, self._node_object())
-        self._server = http.server.ThreadingHTTPServer((self.host, self._want_port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self._want_port), _make_handler(self))
         self._server_thread = threading.Thread(target=self._server.serve_forever,
                                                kwargs={"poll_interval": 0.2},
                                                name="fake-apiserver", daemon=True)
@@ -635,6 +636,7 @@ class FakeCluster:
         with open(self._kubeconfig, "w") as f:
             f.write(self.kubeconfig_text())
         self._started = True
+        _LIVE_INSTANCES.add(self._instance)
         atexit.register(self._kill_all_processes)
         return self
 
@@ -661,6 +663,8 @@ class FakeCluster:
         except Exception:
             pass
         self._started = False
+        _LIVE_INSTANCES.discard(self._instance)
+        self._release_ips()
         if not self._given_workdir and not self._keep_workdir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -854,9 +858,9 @@ class FakeCluster:
         self._rv += 1
         return self._rv
 
-    def _record(self, etype, plural, ns, obj):
+    def _record(self, etype, plural, ns, obj, prev=None):
         rv = int(obj["metadata"]["resourceVersion"])
-        self._history.append((rv, etype, plural, ns, obj))
+        self._history.append((rv, etype, plural, ns, obj, prev))
         self._history_rvs.append(rv)
         if len(self._history) > self.history_limit:
             drop = len(self._history) // 2
@@ -888,7 +892,7 @@ class FakeCluster:
             return cur
         new["metadata"]["resourceVersion"] = str(self._bump())
         self._objects[(plural, ns, name)] = new
-        self._record("MODIFIED", plural, ns, new)
+        self._record("MODIFIED", plural, ns, new, cur)
         return new
 
     def _store_remove(self, plural, ns, name, uid=None, orphan=False):
@@ -1632,9 +1636,54 @@ class FakeCluster:
                 if n % 256 in (0, 255):
                     continue
                 ip = str(ipaddress.IPv4Address(n))
-                if all(_port_free(ip, p) for p in ports):
+                if all(_port_free(ip, p) for p in ports) and self._claim_ip(ip):
                     return ip
         raise RuntimeError("fake kubelet: no free pod IP")
+
+    def _claim_ip(self, ip):
+        """Claim a pod IP machine-wide (a file <tmp>/fake-k8s-pod-ips/<ip> naming this process and
+        instance), so fakes running at the same time never hand out the same address: a crashed
+        server's port is free for a moment, and a port probe alone could not see the claim."""
+        d = os.path.join(tempfile.gettempdir(), "fake-k8s-pod-ips")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, ip)
+        me = f"{os.getpid()} {self._instance}"
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    with open(path) as f:
+                        pid, inst = (f.read().split() + ["0", ""])[:2]
+                    pid = int(pid)
+                except (OSError, ValueError):
+                    pid, inst = 0, ""
+                if pid == os.getpid() and inst in _LIVE_INSTANCES:
+                    return False
+                if pid != os.getpid() and pid > 0 and _pid_alive(pid):
+                    return False
+                try:  # stale claim: its owner is gone
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            self._claimed_ips.append(path)
+            return True
+        return False
+
+    def _release_ips(self):
+        me = f"{os.getpid()} {self._instance}"
+        for path in self._claimed_ips:
+            try:
+                with open(path) as f:
+                    mine = f.read() == me
+                if mine:
+                    os.unlink(path)
+            except OSError:
+                pass
+        self._claimed_ips = []
 
     def _container_env(self, pod, c, rt):
         env = {}
@@ -1866,7 +1915,7 @@ class FakeCluster:
         for c in rt.ctrs:
             if c.proc is not None:
                 _signal_group(c.proc, signal.SIGTERM)
-        while any(c.proc is not None and c.proc.poll() is None for c in rt.ctrs):
+        while not self._stopping and any(c.proc is not None and c.proc.poll() is None for c in rt.ctrs):
             left = min(deadline, rt.deadline or deadline) - time.monotonic()
             if left <= 0:
                 break
@@ -2019,6 +2068,8 @@ class FakeCluster:
             for cs in st["containerStatuses"]:
                 cs["ready"] = False
             st["phase"] = "Pending"
+        elif not any(c.running() or c.terminated() or c.last_state for c in rt.ctrs):
+            st["phase"] = "Pending"     # no container ever started (e.g. CreateContainerError)
         elif rt.ctrs and all(c.terminated() for c in rt.ctrs):
             codes = [c.state["terminated"]["exitCode"] for c in rt.ctrs]
             st["phase"] = "Succeeded" if all(x == 0 for x in codes) else "Failed"
@@ -2094,6 +2145,19 @@ def _expr_matches(e, labels):
     return False
 
 
+_LIVE_INSTANCES = set()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _port_free(ip, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -2124,6 +2188,15 @@ def _signal_group(proc, sig):
 
 # ---------------------------------------------------------------------------------------------
 # HTTP handler
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # a client went away mid-request; nothing to report
+        super().handle_error(request, client_address)
 
 
 def _route(path):
@@ -2329,6 +2402,18 @@ def _make_handler(cluster):
             raise ApiError(405, "MethodNotAllowed", "method not allowed")
 
         def _list(self, plural, ns, query, lsel, fsel):
+            match = query.get("resourceVersionMatch")
+            if match and not query.get("resourceVersion") and not query.get("continue"):
+                raise invalid("ListOptions", "", [("resourceVersionMatch", "FieldValueForbidden",
+                                                   "Forbidden: resourceVersionMatch is forbidden unless "
+                                                   "resourceVersion is provided")])
+            if match not in (None, "", "NotOlderThan", "Exact"):
+                raise invalid("ListOptions", "", [("resourceVersionMatch", "FieldValueNotSupported",
+                                                   f'Unsupported value: "{match}"')])
+            if match == "Exact" and query.get("resourceVersion") == "0":
+                raise invalid("ListOptions", "", [("resourceVersionMatch", "FieldValueForbidden",
+                                                   'Forbidden: resourceVersionMatch "exact" is forbidden for '
+                                                   'resourceVersion "0"')])
             with cluster._lock:
                 items = cluster._list_objects(plural, ns, lsel, fsel)
                 rv = cluster._rv
@@ -2453,11 +2538,19 @@ def _make_handler(cluster):
                         self._event("ERROR", status_object(410, "Expired",
                                                            f"too old resource version: {pos} ({cluster._rv})"))
                         break
-                    for rv, etype, p, ons, obj in entries:
+                    for rv, etype, p, ons, obj, prev in entries:
                         pos = rv
                         if p != plural or (ns is not None and ons != ns):
                             continue
-                        if labels_match(lsel, obj["metadata"].get("labels")) and fields_match(fsel, obj):
+                        now_in = labels_match(lsel, obj["metadata"].get("labels")) and fields_match(fsel, obj)
+                        if etype == "MODIFIED" and (lsel or fsel):
+                            # like the watch cache: entering the selection is ADDED, leaving it DELETED
+                            was_in = labels_match(lsel, prev["metadata"].get("labels")) and fields_match(fsel, prev)
+                            if now_in and not was_in:
+                                etype = "ADDED"
+                            elif was_in and not now_in:
+                                etype, now_in = "DELETED", True
+                        if now_in:
                             self._event(etype, obj)
                     now = time.monotonic()
                     if now >= end:
