@@ -50,6 +50,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from common import alive, missing_tools, start_logged, stop_pid, tail, wait_for, wait_started  # noqa: E402
+
 IMAGE = "localhost/hubtest-busybox:latest"
 API_VERSION = "1.41"  # what podman 4.3's /version reports as ApiVersion
 APPLETS = ("sh", "echo", "id", "sleep", "cat", "httpd", "wget", "hostname", "env", "ls")
@@ -62,22 +65,9 @@ TOOLS = {  # command -> Debian package
 }
 
 
-def wait_for(predicate, timeout, every=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
-
-
 def missing():
     """What this fixture needs and this machine lacks, as human-readable strings (empty: all there)."""
-    lacks = []
-    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
-    for tool, package in TOOLS.items():
-        if not shutil.which(tool, path=path):
-            lacks.append(f"{tool} (apt-get install {package})")
+    lacks = missing_tools(TOOLS)
     if not any(os.access(p, os.X_OK) for p in NETAVARK):
         lacks.append("netavark (apt-get install netavark)")
     if not any(os.access(p, os.X_OK) for p in AARDVARK):
@@ -87,24 +77,6 @@ def missing():
     if os.geteuid() != 0:
         lacks.append("root (rootful podman: bridge networking, port bindings, --root storage)")
     return lacks
-
-
-def alive(pid):
-    """True while the process exists and is not a zombie (PID 1 here reaps orphans only now and then)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] not in ("Z", "X")
-
-
-def _tail(path, lines=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return f"({e})"
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -350,24 +322,20 @@ network_config_dir = "{d}/networks"
             self.stop(remove=False)
             raise RuntimeError(f"podman import failed ({r.returncode}): {r.stdout}{r.stderr}")
         os.unlink(tar)
-        log = open(os.path.join(d, "service.log"), "ab")
-        self._proc = subprocess.Popen(
+        self._proc = start_logged(
             ["podman", *self.global_flags(), "system", "service", "--time=0", self.docker_host],
-            env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        log.close()
+            os.path.join(d, "service.log"), "ab", env=self.env(), stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid = self._proc.pid
         with open(os.path.join(d, "service.pid"), "w") as f:
             f.write(str(self.pid))
 
         def answers():
-            if self._proc.poll() is not None:
-                return True
             try:
                 return self.api("GET", "/version")[0] == 200
             except OSError:
                 return False
-        if not wait_for(answers, start_timeout, every=0.1) or self._proc.poll() is not None:
-            logs = _tail(os.path.join(d, "service.log"))
+        if not wait_started(self._proc, answers, start_timeout, every=0.1) or self._proc.poll() is not None:
+            logs = tail(os.path.join(d, "service.log"))
             self.stop(remove=False)
             raise RuntimeError(f"podman system service did not answer on {self.socket} within "
                                f"{start_timeout} s\n{logs}")
@@ -453,16 +421,7 @@ network_config_dir = "{d}/networks"
             except (OSError, ValueError, http.client.HTTPException):
                 pass
         if pid:
-            try:
-                os.kill(pid, 15)
-            except OSError:
-                pass
-            if not wait_for(lambda: not alive(pid), 15):
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-                wait_for(lambda: not alive(pid), 5)
+            stop_pid(pid, timeout=15, kill_after=5)
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=5)

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,48 +24,17 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from common import (  # noqa: E402
+    Abort, Checks, alive, free_ports, kill_pid, proc_state, read_from, start_logged, stop_pid, stop_process, tail,
+    wait_for, wait_gone, wait_started,
+)
+
 TINY_SERVER = os.path.join(HERE, "..", "..", "benches", "tiny_server.py")
 DRIFT_MARKERS = ("Adding missing", "Updating route", "Deleting stale", "Traceback")
 
 
-class Abort(Exception):
-    """A check failed that later checks depend on."""
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   - {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL - {name}" + (f": {detail}" if detail else ""), flush=True)
-        return ok
-
-    def require(self, name, ok, detail=""):
-        if not self.check(name, ok, detail):
-            raise Abort(name)
-
-
 # ---------------------------------------------------------------------------- helpers
-
-
-def free_ports(n):
-    """Distinct free loopback ports (all bound at once, then released)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -102,17 +70,6 @@ def json_or_none(raw):
         return None
 
 
-def proc_state(pid):
-    """Single-letter state from /proc/<pid>/stat, or None if the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # comm may contain spaces/parens: the state follows the last ')'
-    return stat[stat.rfind(")") + 2 :].split()[0]
-
-
 def proc_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -121,49 +78,11 @@ def proc_cmdline(pid):
         return ""
 
 
-def alive(pid):
-    state = proc_state(pid)
-    return state is not None and state != "Z"
-
-
-def kill_pid(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def wait_gone(pid, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.1)
-    return not alive(pid)
-
-
 def terminate_pid(pid, must_contain):
     """SIGTERM then SIGKILL one process we started, by PID (guarding against PID reuse)."""
     if pid is None or not alive(pid) or must_contain not in proc_cmdline(pid):
         return
-    kill_pid(pid, signal.SIGTERM)
-    if not wait_gone(pid, 5):
-        kill_pid(pid, signal.SIGKILL)
-        wait_gone(pid, 5)
-
-
-def tail(path, n):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError as e:
-        return f"(cannot read {path}: {e})"
-
-
-def read_from(path, offset):
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read().decode(errors="replace")
+    stop_pid(pid, timeout=5, kill_after=5)
 
 
 # ---------------------------------------------------------------------------- the test
@@ -248,29 +167,23 @@ def run(args, c, state):
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         env.pop(var, None)
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    log_file = open(log_path, "wb")
-    hub = subprocess.Popen(
-        find_jupyterhub() + ["-f", config],
-        cwd=tmp,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    hub = start_logged(
+        find_jupyterhub() + ["-f", config], log_path, "wb",
+        cwd=tmp, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
     )
-    log_file.close()
     state["hub"] = hub
 
-    deadline = time.monotonic() + 60
     health = None
-    while time.monotonic() < deadline and hub.poll() is None:
+
+    def healthy():
+        nonlocal health
         try:
             health = http("GET", f"{public}/hub/health", timeout=5)[0]
         except OSError:
             health = None
-        if health == 200:
-            break
-        time.sleep(0.25)
+        return health == 200
+
+    wait_started(hub, healthy, 60, every=0.25)
     c.require(
         "hub /hub/health answers 200 through the public proxy port",
         health == 200,
@@ -298,17 +211,16 @@ def run(args, c, state):
     status, _, raw = hub_api("POST", "users/alice/server")
     c.require("POST /hub/api/users/alice/server -> 201/202", status in (201, 202), f"{status} {raw[:300]!r}")
 
-    ready = False
     user = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def alice_model():
+        """alice's user model (None when the API does not answer 200), kept in `user`."""
+        nonlocal user
         status, _, raw = hub_api("GET", "users/alice")
         user = json_or_none(raw) if status == 200 else None
-        server = (user or {}).get("servers", {}).get("")
-        if server and server.get("ready"):
-            ready = True
-            break
-        time.sleep(0.25)
+        return user
+
+    ready = bool(wait_for(lambda: ((alice_model() or {}).get("servers", {}).get("") or {}).get("ready"), 60, every=0.25))
     c.require("alice's server becomes ready", ready, f"last user model {user!r}")
     tiny_pid = ((user["servers"][""].get("state") or {}).get("pid"))
     state["tiny_pid"] = tiny_pid
@@ -376,15 +288,7 @@ def run(args, c, state):
     # --- stop the server ----------------------------------------------------------
     status, _, raw = hub_api("DELETE", "users/alice/server")
     c.check("DELETE /hub/api/users/alice/server -> 202/204", status in (202, 204), f"{status} {raw[:300]!r}")
-    stopped = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status, _, raw = hub_api("GET", "users/alice")
-        user = json_or_none(raw) if status == 200 else None
-        if user is not None and "" not in (user.get("servers") or {}):
-            stopped = True
-            break
-        time.sleep(0.25)
+    stopped = bool(wait_for(lambda: alice_model() is not None and "" not in (user.get("servers") or {}), 60, every=0.25))
     c.check("alice's server stops", stopped, f"last user model {user!r}")
     status, routes = proxy_routes()
     c.check(
@@ -430,18 +334,13 @@ def main():
         c.check("test ran without an unexpected exception", False, "\n" + traceback.format_exc())
     finally:
         hub = state["hub"]
-        if hub is not None and hub.poll() is None:
-            kill_pid(hub.pid, signal.SIGTERM)
-            try:
-                hub.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                kill_pid(hub.pid, signal.SIGKILL)
-                hub.wait(timeout=10)
+        if hub is not None:
+            stop_process(hub, timeout=15)
         terminate_pid(state["proxy_pid"], "oxhub")
         terminate_pid(state["tiny_pid"], "tiny_server")
         if c.failed and state["log"]:
             print(f"---- last 80 lines of {state['log']} ----")
-            print(tail(state["log"], 80), end="")
+            print(tail(state["log"], 80, error="(cannot read {path}: {e})"), end="")
             print("---- end of hub log ----")
         if state["tmp"]:
             if c.failed or args.keep:
@@ -449,8 +348,8 @@ def main():
             else:
                 shutil.rmtree(state["tmp"], ignore_errors=True)
 
-    print(f"jupyterhub-e2e: {c.passed} passed, {c.failed} failed", flush=True)
-    return 1 if c.failed or c.passed == 0 else 0
+    status = c.summary("jupyterhub-e2e")
+    return 1 if status or c.passed == 0 else 0
 
 
 if __name__ == "__main__":

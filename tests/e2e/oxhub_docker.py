@@ -12,11 +12,9 @@ Run as root with the e2e venv (scripts/e2e-venv.sh):
 
 The last line printed is `oxhub-docker: N passed, N failed`.
 """
-import argparse
 import os
 import sys
 import tempfile
-import time
 import traceback
 
 import requests
@@ -25,8 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "docker"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 
-from oxhub_jupyterlab import Abort, Checks, Hub, wait_for  # noqa: E402
+from common import Checks, parse_e2e_args, run_scenarios, wait_for  # noqa: E402
+from oxhub_jupyterlab import Hub, server  # noqa: E402
 import podman as podman_fixture  # noqa: E402
 
 USER = "dockeruser"
@@ -71,10 +71,6 @@ c.Spawner.poll_interval = 1
 def inspect(pod, name):
     status, info = pod.api("GET", f"/containers/{name}/json")
     return info if status == 200 else None
-
-
-def server(hub, user):
-    return hub.api("GET", f"/users/{user}").json().get("servers", {}).get("", {})
 
 
 def scenario_container_lifecycle(oxhub, c, pod):
@@ -186,40 +182,24 @@ def scenario_remove_and_failures(oxhub, c, pod):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--oxhub", required=True)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    oxhub = os.path.abspath(args.oxhub)
+    oxhub, only = parse_e2e_args()
     c = Checks()
     lacks = podman_fixture.missing()
     if lacks:
         c.check("the podman fixture has what it needs", False, "; ".join(lacks))
-        print(f"oxhub-docker: {c.passed} passed, {c.failed} failed", flush=True)
-        sys.exit(1)
+        sys.exit(c.summary("oxhub-docker"))
     pod = None
     try:
         pod = podman_fixture.Podman()
         print(f"# podman {pod.api_version} API up in {pod.start_seconds:.1f} s", flush=True)
-        for scenario in [scenario_container_lifecycle, scenario_remove_and_failures]:
-            if args.only and args.only not in scenario.__name__:
-                continue
-            print(f"# {scenario.__name__}: {scenario.__doc__.strip()}", flush=True)
-            began = time.time()
-            try:
-                scenario(oxhub, c, pod)
-            except Abort as e:
-                print(f"# aborted {scenario.__name__}: {e}", flush=True)
-            except Exception:
-                c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
-            print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
+        run_scenarios(c, [scenario_container_lifecycle, scenario_remove_and_failures], oxhub, pod, only=only,
+                      describe=str.strip)
     except Exception:
         c.check("the podman service starts", False, traceback.format_exc())
     finally:
         if pod:
             pod.stop()
-    print(f"oxhub-docker: {c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    sys.exit(c.summary("oxhub-docker"))
 
 
 if __name__ == "__main__":

@@ -11,20 +11,16 @@ directory on loopback ports picked at run time, and stops everything it started 
 The last line printed is `oxhub-e2e: N passed, N failed`; the exit status is non-zero on any
 failure.
 """
-import argparse
-import errno
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 import uuid
 
@@ -32,58 +28,17 @@ import requests
 import websocket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+# Re-exported: `from oxhub_jupyterlab import Abort, Checks, free_ports, popen, wait_for` keeps working.
+from common import (  # noqa: E402,F401
+    Abort, Checks, alive, free_ports, parse_e2e_args, popen, proc_stat, proc_state, read_from, read_pid,
+    run_scenarios, start_logged, stop_process, tail, wait_for, wait_gone, wait_started,
+)
+
 TINY_SERVER = os.path.join(HERE, "..", "..", "benches", "tiny_server.py")
 VENV_BIN = os.path.dirname(sys.executable)
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
 PASSWORD = "e2e-password"
-
-
-class Abort(Exception):
-    """A check failed that later checks of the scenario depend on."""
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   - {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL - {name}" + (f": {detail}" if detail else ""), flush=True)
-        return ok
-
-    def require(self, name, ok, detail=""):
-        if not self.check(name, ok, detail):
-            raise Abort(name)
-
-
-def free_ports(n):
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def proc_state(pid):
-    """The state letter of /proc/<pid>/stat, or None if there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def alive(pid):
-    return proc_state(pid) not in (None, "Z", "X")
 
 
 def pids_with(marker):
@@ -101,26 +56,12 @@ def pids_with(marker):
     return found
 
 
-def popen(argv, **kw):
-    """subprocess.Popen, retried while the binary is being rebuilt ('Text file busy')."""
-    for _ in range(60):
-        try:
-            return subprocess.Popen(argv, **kw)
-        except OSError as e:
-            if e.errno != errno.ETXTBSY:
-                raise
-            time.sleep(0.5)
-    return subprocess.Popen(argv, **kw)
-
-
-def wait_for(predicate, timeout, every=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
+def answers_200(url, timeout=2, **kw):
+    """True when a GET of `url` answers 200 (False on any other status or no answer)."""
+    try:
+        return requests.get(url, timeout=timeout, **kw).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 class Hub:
@@ -168,44 +109,26 @@ c.Spawner.args = {['--allow-root'] if root else []!r}
             env.pop("CONFIGPROXY_AUTH_TOKEN", None)
         env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
         env.update(self.env_extra)
-        log = open(self.log_path, "a")
-        self.proc = popen([self.oxhub], cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.health() or self.proc.poll() is not None, 30)
-        if not self.health():
+        self.proc = start_logged([self.oxhub], self.log_path, "a", cwd=self.dir, env=env)
+        if not wait_started(self.proc, self.health, 30):
             raise Abort(f"hub did not start (exit status {self.proc.poll()}); log:\n{self.tail()}")
 
     def health(self):
-        try:
-            return requests.get(self.url + "/hub/health", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
+        return answers_200(self.url + "/hub/health")
 
     def tail(self, n=40):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
+        return tail(self.log_path, n, error="")
 
     def api(self, method, path, token=ADMIN_TOKEN, **kw):
         return requests.request(method, self.url + "/hub/api" + path,
                                 headers={"Authorization": f"token {token}"}, timeout=30, **kw)
 
     def proxy_pid(self):
-        try:
-            with open(os.path.join(self.dir, self.pid_file)) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
+        return read_pid(os.path.join(self.dir, self.pid_file))
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, sig, timeout=30)
 
     def cleanup(self):
         """Stop the hub, its proxy, and any server process of this run that survived."""
@@ -229,6 +152,28 @@ def login(hub, c, username, password=PASSWORD):
     r = s.post(hub.url + "/hub/login", data={"username": username, "password": password, "_xsrf": xsrf},
                allow_redirects=False, timeout=10)
     return s, r
+
+
+def server(hub, user, name=""):
+    """The API model of a user's server ({} when it has none); raises when the hub does not
+    answer (server_model does not)."""
+    return hub.api("GET", f"/users/{user}").json().get("servers", {}).get(name, {})
+
+
+def read_progress(s, hub, user, events, timeout=120):
+    """Appends to `events` the progress stream of the user's default server, read with the
+    session `s` as spawn-pending's EventSource reads it, until ready or failed."""
+    xsrf = s.cookies.get("_xsrf", path="/hub/")
+    try:
+        with s.get(hub.url + f"/hub/api/users/{user}/server/progress?_xsrf={xsrf}",
+                   headers={"Sec-Fetch-Mode": "cors"}, stream=True, timeout=timeout) as resp:
+            for line in resp.iter_lines():
+                if line.startswith(b"data: "):
+                    events.append(json.loads(line[6:]))
+                    if events[-1].get("ready") or events[-1].get("failed"):
+                        return
+    except requests.RequestException as e:
+        events.append({"error": str(e)})
 
 
 def follow(s, hub, r, limit=20, pending_wait=90):
@@ -265,28 +210,14 @@ def scenario_jupyterlab(oxhub, c):
                     for h in r.raw.headers.getlist("Set-Cookie")), r.headers.get("set-cookie"))
         # Progress events, read while the server starts.
         events = []
-
-        def read_progress():
-            xsrf = s.cookies.get("_xsrf", path="/hub/")
-            try:
-                with s.get(hub.url + f"/hub/api/users/alice/server/progress?_xsrf={xsrf}",
-                           headers={"Sec-Fetch-Mode": "cors"}, stream=True, timeout=120) as resp:
-                    for line in resp.iter_lines():
-                        if line.startswith(b"data: "):
-                            events.append(json.loads(line[6:]))
-                            if events[-1].get("ready") or events[-1].get("failed"):
-                                return
-            except requests.RequestException as e:
-                events.append({"error": str(e)})
-
         # /hub/spawn answers once the server is ready (or after 10 s); meanwhile the progress
         # stream is read as spawn-pending's EventSource reads it.
         answer = {}
         spawner = threading.Thread(target=lambda: answer.setdefault(
             "r", s.get(hub.url + "/hub/spawn", allow_redirects=False, timeout=60)))
         spawner.start()
-        wait_for(lambda: hub.api("GET", "/users/alice").json().get("servers", {}).get("", {}).get("pending"), 30, every=0.02)
-        read_progress()
+        wait_for(lambda: server(hub, "alice").get("pending"), 30, every=0.02)
+        read_progress(s, hub, "alice", events)
         spawner.join(60)
         r = answer.get("r")
         c.require("/hub/spawn starts the server and redirects to spawn-pending",
@@ -683,12 +614,6 @@ def file_mode(path):
         return f"<{e.strerror}>"
 
 
-def read_from(path, offset):
-    with open(path, errors="replace") as f:
-        f.seek(offset)
-        return f.read()
-
-
 def scenario_hub_killed(oxhub, c):
     """Hub killed with kill -9 while its proxy survives; the restarted hub reuses the proxy.
     The proxy keeps serving (an open kernel websocket too) while the hub is down, and the hub,
@@ -720,8 +645,7 @@ def hub_killed_proxy_survives(oxhub, c):
         c.check("the saved token is the one the proxy takes (GET /api/routes: 200)", r.status_code == 200, r.status_code)
         proxy_pid = hub.proxy_pid()
         c.require("jupyterhub-proxy.pid names a live process", bool(proxy_pid) and alive(proxy_pid), proxy_pid)
-        with open(f"/proc/{proxy_pid}/stat") as f:
-            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        ppid = int(proc_stat(proxy_pid)[1])
         c.check("the proxy is the hub's child", ppid == hub.proc.pid, (ppid, hub.proc.pid))
         r = hub.api("POST", f"/users/{name}")
         c.require(f"user {name} is created (201)", r.status_code == 201, f"{r.status_code} {r.text[:200]}")
@@ -790,7 +714,7 @@ def hub_killed_proxy_survives(oxhub, c):
         # A clean stop takes the proxy and the server with it (cleanup_proxy, cleanup_servers).
         hub.stop(signal.SIGTERM)
         c.check("SIGTERM stops the restarted hub (exit status 0)", hub.proc.returncode == 0, hub.proc.returncode)
-        c.check("the proxy it adopted is gone", wait_for(lambda: not alive(proxy_pid), 15), proc_state(proxy_pid))
+        c.check("the proxy it adopted is gone", wait_gone(proxy_pid, 15), proc_state(proxy_pid))
         c.check("the server's processes are gone", wait_for(lambda: not pids_with(hub.marker), 15), pids_with(hub.marker))
         c.check("the token file is removed at the clean stop", not os.path.exists(token_file))
     finally:
@@ -808,17 +732,13 @@ def stale_proxy_replaced(oxhub, c):
     try:
         env = dict(os.environ)
         env["CONFIGPROXY_AUTH_TOKEN"] = "other"
-        log = open(os.path.join(hub.dir, "stale-proxy.log"), "a")
-        stale = popen([oxhub, "proxy", "--ip", "127.0.0.1", "--port", str(hub.port), "--api-ip", "127.0.0.1",
-                       "--api-port", str(hub.api_port), "--pid-file", "jupyterhub-proxy.pid"],
-                      cwd=hub.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        stale = start_logged([oxhub, "proxy", "--ip", "127.0.0.1", "--port", str(hub.port), "--api-ip", "127.0.0.1",
+                              "--api-port", str(hub.api_port), "--pid-file", "jupyterhub-proxy.pid"],
+                             os.path.join(hub.dir, "stale-proxy.log"), "a", cwd=hub.dir, env=env,
+                             stdin=subprocess.DEVNULL)
 
         def stale_answers():
-            try:
-                return requests.get(f"http://127.0.0.1:{hub.api_port}/api/routes",
-                                    headers={"Authorization": "token other"}, timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
+            return answers_200(f"http://127.0.0.1:{hub.api_port}/api/routes", headers={"Authorization": "token other"})
         c.require("a stale proxy with another token runs on the hub's ports", wait_for(stale_answers, 15), stale.poll())
         c.require("its pid file is jupyterhub-proxy.pid in the hub's directory",
                   wait_for(lambda: hub.proxy_pid() == stale.pid, 5), hub.proxy_pid())
@@ -828,7 +748,7 @@ def stale_proxy_replaced(oxhub, c):
         except Abort as e:
             c.require("the hub starts although a stale proxy held its ports", False, str(e))
         c.check("the hub starts although a stale proxy held its ports", True)
-        c.check("the hub stopped the stale proxy through the pid file", wait_for(lambda: not alive(stale.pid), 10),
+        c.check("the hub stopped the stale proxy through the pid file", wait_gone(stale.pid, 10),
                 proc_state(stale.pid))
         new = hub.proxy_pid()
         c.check("and started its own (another pid, alive)", bool(new) and new != stale.pid and alive(new), (stale.pid, new))
@@ -845,12 +765,7 @@ def stale_proxy_replaced(oxhub, c):
     finally:
         hub.cleanup()
         if stale is not None:
-            if stale.poll() is None:
-                stale.kill()
-            try:
-                stale.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
+            stop_process(stale, signal.SIGKILL, timeout=10)
 
 
 def scenario_unusual_names(oxhub, c):
@@ -963,28 +878,12 @@ exec {sys.executable} {TINY_SERVER} "$@"
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--oxhub", required=True)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    oxhub = os.path.abspath(args.oxhub)
+    oxhub, only = parse_e2e_args()
     c = Checks()
     scenarios = [scenario_jupyterlab, scenario_failures, scenario_restart, scenario_culler, scenario_options_and_limits,
                  scenario_system_user, scenario_pam_jupyterlab, scenario_hub_killed, scenario_unusual_names]
-    for scenario in scenarios:
-        if args.only and args.only not in scenario.__name__:
-            continue
-        print(f"# {scenario.__name__}: {scenario.__doc__.splitlines()[0]}", flush=True)
-        began = time.time()
-        try:
-            scenario(oxhub, c)
-        except Abort as e:
-            print(f"# aborted {scenario.__name__}: {e}", flush=True)
-        except Exception:
-            c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
-        print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
-    print(f"oxhub-e2e: {c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    run_scenarios(c, scenarios, oxhub, only=only)
+    sys.exit(c.summary("oxhub-e2e"))
 
 
 if __name__ == "__main__":

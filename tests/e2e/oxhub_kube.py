@@ -17,22 +17,20 @@ Run with the e2e venv (scripts/e2e-venv.sh):
 
 The last line printed is `oxhub-kube: N passed, N failed`.
 """
-import argparse
 import json
 import os
 import sys
 import threading
 import time
-import traceback
-
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 
-from oxhub_jupyterlab import VENV_BIN, Abort, Checks, Hub, follow, free_ports, login, wait_for  # noqa: E402
+from common import Checks, free_ports, parse_e2e_args, run_scenarios, wait_for  # noqa: E402
+from oxhub_jupyterlab import VENV_BIN, Hub, follow, login, read_progress, server  # noqa: E402
 from fake_apiserver import KUBESPAWNER_VERBS, FakeCluster  # noqa: E402
 
 NS = "jhub"
@@ -68,25 +66,6 @@ c.Spawner.start_timeout = 90
 c.Spawner.poll_interval = 1
 """
     return Hub(oxhub, config + extra, env_extra={"KUBECONFIG": k8s.kubeconfig})
-
-
-def server(hub, user, name=""):
-    return hub.api("GET", f"/users/{user}").json().get("servers", {}).get(name, {})
-
-
-def read_progress(s, hub, user, events, timeout=120):
-    """The progress stream as spawn-pending's EventSource reads it, until ready or failed."""
-    xsrf = s.cookies.get("_xsrf", path="/hub/")
-    try:
-        with s.get(hub.url + f"/hub/api/users/{user}/server/progress?_xsrf={xsrf}",
-                   headers={"Sec-Fetch-Mode": "cors"}, stream=True, timeout=timeout) as resp:
-            for line in resp.iter_lines():
-                if line.startswith(b"data: "):
-                    events.append(json.loads(line[6:]))
-                    if events[-1].get("ready") or events[-1].get("failed"):
-                        return
-    except requests.RequestException as e:
-        events.append({"error": str(e)})
 
 
 def scenario_pod_lifecycle(oxhub, c, k8s):
@@ -259,34 +238,19 @@ def scenario_api_down(oxhub, c, k8s):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--oxhub", required=True)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    oxhub = os.path.abspath(args.oxhub)
+    oxhub, only = parse_e2e_args()
     c = Checks()
     k8s = FakeCluster(namespace=NS, pod_env_passthrough=("PATH", "LANG"))
     try:
         k8s.start()
-        for scenario in [scenario_pod_lifecycle, scenario_unschedulable, scenario_api_down]:
-            if args.only and args.only not in scenario.__name__:
-                continue
-            print(f"# {scenario.__name__}: {' '.join(scenario.__doc__.split())}", flush=True)
-            began = time.time()
-            try:
-                scenario(oxhub, c, k8s)
-            except Abort as e:
-                print(f"# aborted {scenario.__name__}: {e}", flush=True)
-            except Exception:
-                c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
-            print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
+        run_scenarios(c, [scenario_pod_lifecycle, scenario_unschedulable, scenario_api_down], oxhub, k8s, only=only,
+                      describe=lambda doc: " ".join(doc.split()))
         bad = k8s.disallowed_requests(KUBESPAWNER_VERBS)
         c.check("the hub used only the verbs of KubeSpawner's RBAC (docs/kubernetes.md)", not bad,
                 [(q.get("verb"), q.get("resource")) for q in bad][:10])
     finally:
         k8s.stop()
-    print(f"oxhub-kube: {c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    sys.exit(c.summary("oxhub-kube"))
 
 
 if __name__ == "__main__":

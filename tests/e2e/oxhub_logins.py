@@ -16,7 +16,6 @@ Run with the e2e venv:
 The provider is started once for all scenarios, with the hubs' callback URLs registered; every
 hub picks its ports at run time. The last line printed is `oxhub-logins: N passed, N failed`.
 """
-import argparse
 import base64
 import html
 import http.server
@@ -24,19 +23,21 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ldap"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from slapd import Slapd  # noqa: E402
-from oxhub_jupyterlab import Abort, Checks, Hub, VENV_BIN, follow, free_ports, login, popen, wait_for
+from common import (  # noqa: E402
+    Abort, Checks, free_ports, parse_e2e_args, run_scenario, start_logged, stop_process, wait_started,
+)
+from oxhub_jupyterlab import Hub, VENV_BIN, answers_200, follow, login  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDP_DIR = os.path.join(HERE, "..", "idp")
@@ -55,17 +56,12 @@ class Idp:
         self.log_path = os.path.join(tempfile.mkdtemp(prefix="oxhub-idp-"), "idp.log")
         env = dict(os.environ, PORT=str(self.port), AT_TTL=str(at_ttl),
                    REDIRECT_URIS=",".join(redirect_uris + [DIRECT_REDIRECT]))
-        self.proc = popen(["node", os.path.join(IDP_DIR, "idp.mjs")], cwd=IDP_DIR, env=env,
-                          stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
-        ok = wait_for(lambda: self.up() or self.proc.poll() is not None, 30)
-        if not self.up():
+        self.proc = start_logged(["node", os.path.join(IDP_DIR, "idp.mjs")], self.log_path, "w", cwd=IDP_DIR, env=env)
+        if not wait_started(self.proc, self.up, 30):
             raise Abort(f"the OpenID provider did not start: {open(self.log_path).read()[-2000:]}")
 
     def up(self):
-        try:
-            return requests.get(self.url + "/.well-known/openid-configuration", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
+        return answers_200(self.url + "/.well-known/openid-configuration")
 
     def sign_in(self, s, authorize_url, user, password=None):
         """From the authorize URL through the provider's login form; returns the URL the
@@ -98,13 +94,7 @@ class Idp:
         return r.json()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
 
 
 class FakeApis(http.server.ThreadingHTTPServer):
@@ -743,35 +733,22 @@ SCENARIOS = [scenario_native, scenario_ldap, scenario_oidc, scenario_explicit_ur
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--oxhub", required=True)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    oxhub = os.path.abspath(args.oxhub)
+    oxhub, only = parse_e2e_args()
     c = Checks()
-    chosen = [s for s in SCENARIOS if not args.only or args.only in s.__name__]
+    chosen = [s for s in SCENARIOS if not only or only in s.__name__]
     ports = {s: free_ports(3) for s in chosen}
     idp = None
     try:
         idp = Idp([hub_url(p) + "/hub/oauth_callback" for p in ports.values()])
         fake = FakeApis(idp)
         for scenario in chosen:
-            print(f"# {scenario.__name__}: {scenario.__doc__.splitlines()[0]}", flush=True)
-            began = time.time()
-            try:
-                scenario(oxhub, c, idp, fake, ports[scenario])
-            except Abort as e:
-                c.check(f"{scenario.__name__} completed", False, str(e))
-            except Exception:
-                c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
-            print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
+            run_scenario(c, scenario, oxhub, idp, fake, ports[scenario], abort_fails=True)
     except Abort as e:
         c.check("the OpenID provider started", False, str(e))
     finally:
         if idp:
             idp.stop()
-    print(f"oxhub-logins: {c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    sys.exit(c.summary("oxhub-logins"))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ The job's user must be able to run the Python of the job; when it cannot reach t
 Python under /var/tmp (scripts/e2e-venv.sh with VENV and PYTHON) and kept for later runs.
 The last line printed is `oxhub-spawners: N passed, N failed`.
 """
-import argparse
 import json
 import os
 import socket
@@ -29,8 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "slurm"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 
-from oxhub_jupyterlab import ADMIN_TOKEN, Abort, Checks, Hub, VENV_BIN, follow, login, wait_for  # noqa: E402
+from common import Abort, Checks, parse_e2e_args, run_scenarios, wait_for  # noqa: E402
+from oxhub_jupyterlab import ADMIN_TOKEN, Hub, VENV_BIN, follow, login, server as server_state  # noqa: E402
 import slurm as slurm_fixture  # noqa: E402
 
 JOB_USER = "slurmuser1"
@@ -80,21 +81,17 @@ class Cluster:
             self.exechost = "c.SlurmSpawner.state_exechost_exp = '127.0.0.1'\n"
 
     def squeue(self, *args):
-        r = subprocess.run(["squeue", "-h", *args], env={**os.environ, **self.slurm.env()},
-                           capture_output=True, text=True)
-        return r.stdout.strip()
+        return self.slurm.run("squeue", "-h", *args).stdout.strip()
 
     def job(self, job_id):
         """`user state` of a job still in the queue, or ''."""
         return self.squeue("-j", str(job_id), "-o", "%u %T") if job_id else ""
 
     def sbatch(self, *args):
-        r = subprocess.run(["sbatch", "--parsable", *args], env={**os.environ, **self.slurm.env()},
-                           capture_output=True, text=True, check=True)
-        return r.stdout.strip().split(";")[0]
+        return self.slurm.run("sbatch", "--parsable", *args, check=True).stdout.strip().split(";")[0]
 
     def scancel(self, job_id):
-        subprocess.run(["scancel", str(job_id)], env={**os.environ, **self.slurm.env()}, capture_output=True)
+        self.slurm.run("scancel", str(job_id))
 
     def hub(self, oxhub, extra=""):
         conf = self.slurm.conf
@@ -132,11 +129,6 @@ def progress_events(hub, user, into, stop_after=240):
     t = threading.Thread(target=read, daemon=True)
     t.start()
     return t
-
-
-def server_state(hub, user):
-    model = hub.api("GET", f"/users/{user}").json()
-    return model.get("servers", {}).get("", {})
 
 
 def scenario_slurm_jupyterlab(oxhub, c, cluster):
@@ -243,34 +235,19 @@ def scenario_slurm_restart_and_scancel(oxhub, c, cluster):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--oxhub", required=True)
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    oxhub = os.path.abspath(args.oxhub)
+    oxhub, only = parse_e2e_args()
     c = Checks()
     lacks = slurm_fixture.missing()
     if lacks:
         c.check("the Slurm fixture has what it needs", False, "; ".join(lacks))
-        print(f"oxhub-spawners: {c.passed} passed, {c.failed} failed", flush=True)
-        sys.exit(1)
+        sys.exit(c.summary("oxhub-spawners"))
     began = time.time()
     cluster = None
     try:
         cluster = Cluster(c)
         print(f"# Slurm cluster up in {time.time() - began:.1f} s; jobs run {cluster.bin}/python", flush=True)
-        for scenario in (scenario_slurm_jupyterlab, scenario_slurm_pending_timeout, scenario_slurm_restart_and_scancel):
-            if args.only and args.only not in scenario.__name__:
-                continue
-            print(f"# {scenario.__name__}: {scenario.__doc__.splitlines()[0]}", flush=True)
-            began = time.time()
-            try:
-                scenario(oxhub, c, cluster)
-            except Abort as e:
-                print(f"# aborted {scenario.__name__}: {e}", flush=True)
-            except Exception:
-                c.check(f"{scenario.__name__} ran without an exception", False, traceback.format_exc())
-            print(f"# {scenario.__name__} took {time.time() - began:.1f} s", flush=True)
+        run_scenarios(c, (scenario_slurm_jupyterlab, scenario_slurm_pending_timeout, scenario_slurm_restart_and_scancel),
+                      oxhub, cluster, only=only)
     except Abort as e:
         print(f"# aborted: {e}", flush=True)
     except Exception:
@@ -278,8 +255,7 @@ def main():
     finally:
         if cluster:
             cluster.stop()
-    print(f"oxhub-spawners: {c.passed} passed, {c.failed} failed", flush=True)
-    sys.exit(1 if c.failed else 0)
+    sys.exit(c.summary("oxhub-spawners"))
 
 
 if __name__ == "__main__":

@@ -14,32 +14,12 @@ leaves slapd running; `slapd.py stop DIR` stops it.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def free_ports(n):
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_for(predicate, timeout, every=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from common import free_ports, read_pid, stop_pid, wait_for  # noqa: E402
 
 
 class Slapd:
@@ -111,16 +91,10 @@ access to * by * read
                        input="\n".join(ldif), text=True, check=True, capture_output=True)
 
     def stop(self):
-        try:
-            with open(os.path.join(self.dir, "slapd.pid")) as f:
-                pid = int(f.read().strip())
-            os.kill(pid, 15)
-            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10)
-        except (OSError, ValueError):
-            pass
+        pid = read_pid(os.path.join(self.dir, "slapd.pid"))
+        if pid:  # slapd forks away: once stopped it is a zombie nobody reaps, so wait for not alive()
+            stop_pid(pid, timeout=10, kill_after=None)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
 
 
 if __name__ == "__main__":

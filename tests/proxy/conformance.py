@@ -23,14 +23,11 @@ import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from common import free_ports, start_logged, stop_process, wait_for  # noqa: E402
+
 TOKEN = "conformance-secret-token"
 PROXY_CMD = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Backend(BaseHTTPRequestHandler):
@@ -155,32 +152,25 @@ def read_frame(conn):
 
 class Proxy:
     def __init__(self, *extra):
-        self.port, self.api_port = free_port(), free_port()
+        self.port, self.api_port = free_ports(2)
         env = dict(os.environ, CONFIGPROXY_AUTH_TOKEN=TOKEN)
-        self.log = open(os.devnull, "w")
-        self.proc = subprocess.Popen(
+        self.proc = start_logged(
             PROXY_CMD + ["--ip", "127.0.0.1", "--port", str(self.port), "--api-ip", "127.0.0.1",
                          "--api-port", str(self.api_port), "--log-level", "error", *extra],
-            env=env, stdout=self.log, stderr=self.log,
+            os.devnull, "w", env=env,
         )
-        deadline = time.time() + 20
-        while time.time() < deadline:
+
+        def answers():
             try:
-                if self.api("GET", "/api/routes")[0] == 200:
-                    return
+                return self.api("GET", "/api/routes")[0] == 200
             except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("proxy did not start: %s" % PROXY_CMD)
+                return False
+        if not wait_for(answers, 20, every=0.05):
+            self.stop()
+            raise RuntimeError("proxy did not start: %s" % PROXY_CMD)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, timeout=10)
 
     def api(self, method, path, body=None, token=TOKEN, raw=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=10)
@@ -306,7 +296,7 @@ class Proxying(unittest.TestCase):
         cls.proxy.api("POST", "/api/routes/user/alice", {"target": cls.url1})
         cls.proxy.api("POST", "/api/routes/prefixed", {"target": cls.url2 + "/base"})
         cls.proxy.api("POST", "/api/routes/user/ws", {"target": cls.ws_url})
-        cls.proxy.api("POST", "/api/routes/user/down", {"target": "http://127.0.0.1:%d" % free_port()})
+        cls.proxy.api("POST", "/api/routes/user/down", {"target": "http://127.0.0.1:%d" % free_ports(1)[0]})
 
     @classmethod
     def tearDownClass(cls):
@@ -395,7 +385,7 @@ class ErrorTarget(unittest.TestCase):
         errors, errors_url = start_backend("errors", error_pages=True)
         proxy = Proxy("--error-target", errors_url + "/hub/error")
         try:
-            proxy.api("POST", "/api/routes/user/down", {"target": "http://127.0.0.1:%d" % free_port()})
+            proxy.api("POST", "/api/routes/user/down", {"target": "http://127.0.0.1:%d" % free_ports(1)[0]})
             status, body, resp = proxy.get("/user/down/tree?x=1")
             self.assertEqual(status, 503)
             info = json.loads(body)

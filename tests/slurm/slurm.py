@@ -26,7 +26,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from common import free_ports, missing_tools, read_pid, stop_pid, tail, wait_for  # noqa: E402
 
 TOOLS = {  # command -> Debian package
     "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-client", "squeue": "slurm-client",
@@ -35,35 +37,9 @@ TOOLS = {  # command -> Debian package
 }
 
 
-def free_ports(n):
-    # Slurm's daemons bind 0.0.0.0, so look for ports free on every address.
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("0.0.0.0", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_for(predicate, timeout, every=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
-
-
 def missing():
     """What this fixture needs and this machine lacks, as human-readable strings (empty: all there)."""
-    lacks = []
-    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
-    for tool, package in TOOLS.items():
-        if not shutil.which(tool, path=path):
-            lacks.append(f"{tool} (apt-get install {package})")
+    lacks = missing_tools(TOOLS)
     for user in ("slurm", "munge"):
         try:
             pwd.getpwnam(user)
@@ -74,16 +50,6 @@ def missing():
     return lacks
 
 
-def alive(pid):
-    """True while the process exists and is not a zombie (PID 1 here does not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] not in ("Z", "X")
-
-
 def ensure_user(name):
     """Creates the system user `name` (home directory, /bin/bash) if missing; returns its passwd entry."""
     try:
@@ -91,14 +57,6 @@ def ensure_user(name):
     except KeyError:
         subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True, capture_output=True)
         return pwd.getpwnam(name)
-
-
-def _tail(path, lines=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError as e:
-        return f"({e})"
 
 
 class Slurm:
@@ -117,7 +75,7 @@ class Slurm:
         os.chmod(self.dir, 0o755)  # job users read slurm.conf and reach the munge socket through it
         d = self.dir
         self.hostname = socket.gethostname().split(".")[0]
-        self.slurmctld_port, self.slurmd_port = free_ports(2)
+        self.slurmctld_port, self.slurmd_port = free_ports(2, host="0.0.0.0")  # Slurm's daemons bind 0.0.0.0
         self.conf = os.path.join(d, "slurm.conf")
         self.started_munged = False
         slurm, munge = pwd.getpwnam("slurm"), pwd.getpwnam("munge")
@@ -189,18 +147,14 @@ PartitionName={self.PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINIT
             if self._munge_works(sock):
                 self.started_munged = True
                 return sock
-            try:  # it started but does not answer: do not leave it behind
-                with open(os.path.join(m, "munged.pid")) as f:
-                    pid = int(f.read().strip())
-                os.kill(pid, 15)
-                wait_for(lambda: not alive(pid), 10)
-            except (OSError, ValueError):
-                pass
+            pid = read_pid(os.path.join(m, "munged.pid"))
+            if pid:  # it started but does not answer: do not leave it behind
+                stop_pid(pid, timeout=10, kill_after=None)
         system = "/run/munge/munge.socket.2"
         if self._munge_works(system):
             return system
         raise RuntimeError(f"munged did not start ({r.returncode}): {r.stdout}{r.stderr}\n"
-                           + _tail(os.path.join(m, "munged.log")))
+                           + tail(os.path.join(m, "munged.log")))
 
     @staticmethod
     def _munge_works(sock):
@@ -215,7 +169,7 @@ PartitionName={self.PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINIT
             json.dump({"started_munged": self.started_munged, "conf": self.conf}, f)
 
     def _logs(self):
-        return "".join(f"--- {name}\n{_tail(os.path.join(self.dir, name))}"
+        return "".join(f"--- {name}\n{tail(os.path.join(self.dir, name))}"
                        for name in ("log/slurmctld.log", "log/slurmd.log", "munge/munged.log"))
 
     def env(self):
@@ -248,14 +202,8 @@ PartitionName={self.PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINIT
             pass
         if info.get("started_munged"):
             names.append("munge/munged.pid")
-        pids = []
-        for name in names:
-            try:
-                with open(os.path.join(self.dir, name)) as f:
-                    pids.append(int(f.read().strip()))
-            except (OSError, ValueError):
-                pass
-        return pids
+        pids = [read_pid(os.path.join(self.dir, name)) for name in names]
+        return [pid for pid in pids if pid is not None]
 
     def stop(self, remove=True):
         """Cancels the jobs still queued, stops slurmd, slurmctld and our munged (never a system one)
@@ -272,16 +220,7 @@ PartitionName={self.PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINIT
         except subprocess.TimeoutExpired:
             pass
         for pid in self._pids():  # slurmd first, then slurmctld, munged last: each still has its peers
-            try:
-                os.kill(pid, 15)
-            except OSError:
-                continue
-            if not wait_for(lambda: not alive(pid), 15):
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-                wait_for(lambda: not alive(pid), 5)
+            stop_pid(pid, timeout=15, kill_after=5)
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
 
