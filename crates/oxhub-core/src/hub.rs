@@ -44,6 +44,8 @@ pub struct Hub {
     /// membership, share or token was written since), so a request with a known token costs
     /// no query and no scope expansion.
     identities: Mutex<HashMap<String, CachedIdentity>>,
+    /// Users' model parts, valid while the store's data generation is unchanged.
+    pub(crate) user_views: crate::views::UserViews,
     /// Signs cookies (cookie_secret).
     pub cookies: crate::cookies::CookieSigner,
     /// `profile_list`, checked at startup.
@@ -161,6 +163,7 @@ impl Hub {
             hub_url: std::sync::OnceLock::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             identities: Mutex::new(HashMap::new()),
+            user_views: crate::views::UserViews::default(),
             cookies,
             authenticator: parts.authenticator,
             spawner: parts.spawner,
@@ -408,8 +411,8 @@ impl Hub {
             _ => None,
         };
         let membership = match user {
-            Some(u) => self.groups_of(&[u]).await?,
-            None => Groups::default(),
+            Some(u) if who.scopes.needs_membership(required) => self.groups_of(&[u]).await?,
+            _ => Groups::default(),
         };
         HubError::from_access(
             who.scopes.check(required, &resource, &membership),

@@ -36,6 +36,7 @@ pub mod throttle;
 pub mod tokens;
 mod user_tokens;
 pub mod users;
+pub mod views;
 
 pub use error::HubError;
 pub use hub::{Hub, Parts};

@@ -276,10 +276,10 @@ impl Hub {
         {
             return Ok(None);
         }
-        let Some(user) = self.store.user(name).await? else {
+        let Some(view) = self.user_view(name).await? else {
             return Ok(None);
         };
-        Ok(Some(match &user.auth_state {
+        Ok(Some(match &view.row.auth_state {
             None => serde_json::Value::Null,
             Some(data) => match self.crypt.decrypt(data) {
                 Ok(v) => v,

@@ -936,6 +936,14 @@ impl ScopeSet {
         }
     }
 
+    /// Whether checking `required` can depend on group membership (one of them is held only
+    /// with `!group=` filters among others): otherwise a check needs no membership lookup.
+    pub fn needs_membership(&self, required: &[&str]) -> bool {
+        required.iter().any(
+            |base| matches!(self.grants.get(*base), Some(Grant::Only(f)) if !f.groups.is_empty()),
+        )
+    }
+
     /// The access check of `needs_scope(required…)` for the resource the URL names: any one
     /// required scope suffices; failing that, holding one only for other resources is
     /// [`Access::NotFound`], holding none is [`Access::Forbidden`].

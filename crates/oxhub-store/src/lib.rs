@@ -238,6 +238,8 @@ pub struct Store {
     /// Bumped by every write that can change who holds which scopes (anything but activity
     /// timestamps), so callers can cache derived data and know when it went stale.
     generation: Arc<AtomicU64>,
+    /// Moves on every activity write (users, servers), which `generation` ignores.
+    activity: Arc<AtomicU64>,
 }
 
 fn json_list(text: &str) -> Result<Vec<String>> {
@@ -351,6 +353,7 @@ impl Store {
             pool,
             dialect,
             generation: Arc::new(AtomicU64::new(0)),
+            activity: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -388,6 +391,18 @@ impl Store {
     /// never serves data older than the last such write made through this store.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Like [`Store::generation`], but also moving on activity writes: a cache of whole
+    /// models (which show `last_activity`) keyed on it is never older than any write.
+    pub fn data_generation(&self) -> u64 {
+        self.generation
+            .load(Ordering::Acquire)
+            .wrapping_add(self.activity.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn activity_written(&self) {
+        self.activity.fetch_add(1, Ordering::Release);
     }
 
     /// Run one statement outside the typed API (administration: creating test databases).
@@ -735,6 +750,7 @@ impl Store {
             .bind(when)
             .execute(&self.pool)
             .await?;
+        self.activity_written();
         if done.rows_affected() == 0 && self.user(name).await?.is_none() {
             return Err(StoreError::NotFound);
         }

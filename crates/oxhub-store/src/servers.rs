@@ -293,6 +293,7 @@ impl Store {
             .bind(when)
             .execute(&self.pool)
             .await?;
+        self.activity_written();
         Ok(())
     }
 

@@ -1034,3 +1034,17 @@ fn default_roles() {
         .collect();
     assert_eq!(missing, ["(no_scope)", "self", "inherit"]);
 }
+
+#[test]
+fn only_group_filters_need_a_membership_lookup() {
+    let set = ScopeSet::parse_expanded(&[
+        "read:users!user=alice",
+        "admin:users!group=staff",
+        "list:users",
+    ])
+    .unwrap();
+    assert!(!set.needs_membership(&["read:users"]));
+    assert!(!set.needs_membership(&["list:users"]));
+    assert!(set.needs_membership(&["read:users", "admin:users"]));
+    assert!(!set.needs_membership(&["delete:users"]));
+}

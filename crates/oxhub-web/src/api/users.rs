@@ -18,28 +18,22 @@ pub(crate) async fn user_json(
     name: &str,
     include_stopped_servers: bool,
 ) -> Result<Option<Value>, ApiError> {
-    let Some(row) = hub.user(name).await? else {
+    let Some(view) = hub.user_view(name).await? else {
         return Ok(None);
     };
-    let roles: Vec<String> = hub
-        .store
-        .user_roles(name)
-        .await
-        .map_err(HubError::from)?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    let groups = hub.store.user_groups(name).await.map_err(HubError::from)?;
-    let membership = hub.groups_of(&[name]).await?;
-    let servers = hub.store.servers_of(name).await.map_err(HubError::from)?;
     let extras = UserExtras {
-        roles: &roles,
-        groups: &groups,
-        servers: &servers,
+        roles: &view.roles,
+        groups: &view.groups,
+        servers: &view.servers,
         base_url: &hub.config.hub.base_url,
         include_stopped_servers,
     };
-    Ok(user_model(&row, &extras, &who.scopes, &membership))
+    Ok(user_model(
+        &view.row,
+        &extras,
+        &who.scopes,
+        &view.membership,
+    ))
 }
 
 /// The user model with `auth_state` added when the caller holds `admin:auth_state` for them.

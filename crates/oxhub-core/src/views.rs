@@ -1,0 +1,110 @@
+//! What a user's model is made of (the record, roles, groups, memberships, servers), read
+//! together and cached until the next write of any kind (including activity timestamps), so
+//! repeated reads of the same user (`GET /user`, `GET /users/{name}`) cost no query. The cache
+//! is keyed on the store's data generation, never on time.
+
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::identity::Groups;
+use oxhub_store::{ServerRow, UserRow};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// At most this many users' views are kept; past it the cache starts over.
+const MAX_CACHED: usize = 10_000;
+
+/// One user's model parts, as of one data generation.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub row: UserRow,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub membership: Groups,
+    pub servers: Vec<ServerRow>,
+}
+
+/// The cache: user name → (data generation, view).
+#[derive(Default)]
+pub struct UserViews(Mutex<HashMap<String, (u64, Arc<UserView>)>>);
+
+impl Hub {
+    /// `name`'s view, from the cache when nothing was written since it was read.
+    pub async fn user_view(&self, name: &str) -> Result<Option<Arc<UserView>>, HubError> {
+        // Read the generation before the data: a write that lands meanwhile moves it on,
+        // so what is read now is never served after that write.
+        let generation = self.store.data_generation();
+        if let Ok(cache) = self.user_views.0.lock() {
+            if let Some((g, view)) = cache.get(name) {
+                if *g == generation {
+                    return Ok(Some(Arc::clone(view)));
+                }
+            }
+        }
+        let Some(row) = self.store.user(name).await? else {
+            return Ok(None);
+        };
+        let roles = self
+            .store
+            .user_roles(name)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let groups = self.store.user_groups(name).await?;
+        let membership = self.groups_of(&[name]).await?;
+        let servers = self.store.servers_of(name).await?;
+        let view = Arc::new(UserView {
+            row,
+            roles,
+            groups,
+            membership,
+            servers,
+        });
+        if let Ok(mut cache) = self.user_views.0.lock() {
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(name.to_owned(), (generation, Arc::clone(&view)));
+        }
+        Ok(Some(view))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{self, Behaviour, TestAuthenticator, TestSpawner};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_cached_view_never_outlives_a_write_activity_included() {
+        let spawner = TestSpawner::new(Behaviour::Instant);
+        let hub = testing::hub(
+            testing::config(),
+            Box::<TestAuthenticator>::default(),
+            spawner as _,
+        )
+        .await;
+        hub.store
+            .create_user("alice", false, "c", 1, &["user"])
+            .await
+            .unwrap();
+        let first = hub.user_view("alice").await.unwrap().unwrap();
+        let again = hub.user_view("alice").await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "no write: the same view");
+        hub.store.touch_user("alice", 5_000).await.unwrap();
+        let after_activity = hub.user_view("alice").await.unwrap().unwrap();
+        assert_eq!(after_activity.row.last_activity, Some(5_000));
+        hub.store
+            .create_group("g", &serde_json::json!({}))
+            .await
+            .unwrap();
+        hub.store
+            .add_group_members("g", &["alice".into()])
+            .await
+            .unwrap();
+        let after_group = hub.user_view("alice").await.unwrap().unwrap();
+        assert_eq!(after_group.groups, vec!["g".to_owned()]);
+        hub.store.delete_user("alice").await.unwrap();
+        assert!(hub.user_view("alice").await.unwrap().is_none());
+    }
+}
