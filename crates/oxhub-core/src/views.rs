@@ -6,7 +6,7 @@
 use crate::error::HubError;
 use crate::hub::Hub;
 use crate::identity::Groups;
-use oxhub_store::{ServerRow, UserRow};
+use oxhub_store::{MemberKind, ServerRow, ServiceRow, UserRow};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -23,9 +23,43 @@ pub struct UserView {
     pub servers: Vec<ServerRow>,
 }
 
-/// The cache: user name → (data generation, view).
+/// A service's record and roles, as of one data generation.
+#[derive(Debug, Clone)]
+pub struct ServiceView {
+    pub row: ServiceRow,
+    pub roles: Vec<String>,
+}
+
+/// The caches: user (or service) name → (data generation, view).
 #[derive(Default)]
-pub struct UserViews(Mutex<HashMap<String, (u64, Arc<UserView>)>>);
+pub struct UserViews(
+    Mutex<HashMap<String, (u64, Arc<UserView>)>>,
+    Mutex<HashMap<String, (u64, Arc<ServiceView>)>>,
+);
+
+fn cached<T>(
+    cache: &Mutex<HashMap<String, (u64, Arc<T>)>>,
+    name: &str,
+    generation: u64,
+) -> Option<Arc<T>> {
+    let cache = cache.lock().ok()?;
+    let (g, view) = cache.get(name)?;
+    (*g == generation).then(|| Arc::clone(view))
+}
+
+fn remember<T>(
+    cache: &Mutex<HashMap<String, (u64, Arc<T>)>>,
+    name: &str,
+    generation: u64,
+    view: &Arc<T>,
+) {
+    if let Ok(mut cache) = cache.lock() {
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(name.to_owned(), (generation, Arc::clone(view)));
+    }
+}
 
 impl Hub {
     /// `name`'s view, from the cache when nothing was written since it was read.
@@ -33,12 +67,8 @@ impl Hub {
         // Read the generation before the data: a write that lands meanwhile moves it on,
         // so what is read now is never served after that write.
         let generation = self.store.data_generation();
-        if let Ok(cache) = self.user_views.0.lock() {
-            if let Some((g, view)) = cache.get(name) {
-                if *g == generation {
-                    return Ok(Some(Arc::clone(view)));
-                }
-            }
+        if let Some(view) = cached(&self.user_views.0, name, generation) {
+            return Ok(Some(view));
         }
         let Some(row) = self.store.user(name).await? else {
             return Ok(None);
@@ -60,12 +90,28 @@ impl Hub {
             membership,
             servers,
         });
-        if let Ok(mut cache) = self.user_views.0.lock() {
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-            cache.insert(name.to_owned(), (generation, Arc::clone(&view)));
+        remember(&self.user_views.0, name, generation, &view);
+        Ok(Some(view))
+    }
+
+    /// `name`'s service view, from the cache when nothing was written since it was read.
+    pub async fn service_view(&self, name: &str) -> Result<Option<Arc<ServiceView>>, HubError> {
+        let generation = self.store.data_generation();
+        if let Some(view) = cached(&self.user_views.1, name, generation) {
+            return Ok(Some(view));
         }
+        let Some(row) = self.store.service(name).await? else {
+            return Ok(None);
+        };
+        let roles = self
+            .store
+            .member_roles(MemberKind::Service, name)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let view = Arc::new(ServiceView { row, roles });
+        remember(&self.user_views.1, name, generation, &view);
         Ok(Some(view))
     }
 }

@@ -215,30 +215,21 @@ async fn whoami(State(hub): S, ApiCaller(who): ApiCaller) -> Result<Json<Value>,
     let mut model = match &who.subject {
         Subject::User { name, .. } => {
             // The identify scopes always apply here, whatever the token holds.
-            let mut scopes = who.scopes.clone();
-            scopes.extend(&oxhub_model::scope::identify_scopes(
+            let mut view = who.clone();
+            view.scopes.extend(&oxhub_model::scope::identify_scopes(
                 oxhub_model::scope::Owner::User(name),
             ));
-            let view = Identity {
-                scopes,
-                ..who.clone()
-            };
             user_json(&hub, &view, name, false)
                 .await?
                 .unwrap_or_else(|| json!({"kind": "user", "name": name}))
         }
         Subject::Service { name, admin } => {
-            let mut scopes = who.scopes.clone();
-            scopes.extend(&oxhub_model::scope::identify_scopes(
+            let mut view = who.clone();
+            view.scopes.extend(&oxhub_model::scope::identify_scopes(
                 oxhub_model::scope::Owner::Service(name),
             ));
-            let view = Identity {
-                scopes,
-                ..who.clone()
-            };
-            let row = hub.store.service(name).await.map_err(HubError::from)?;
-            let model = match &row {
-                Some(row) => services::service_json(&hub, &view, row).await?,
+            let model = match hub.service_view(name).await? {
+                Some(sv) => services::service_json(&hub, &view, &sv.row, Some(&sv.roles)).await?,
                 None => None,
             };
             model.unwrap_or_else(|| json!({ "kind": "service", "name": name, "admin": admin }))

@@ -9,6 +9,7 @@ pub(super) async fn service_json(
     hub: &Hub,
     who: &Identity,
     row: &oxhub_store::ServiceRow,
+    roles: Option<&[String]>,
 ) -> Result<Option<Value>, ApiError> {
     let res = Resource::Service(&row.name);
     let none = Groups::default();
@@ -23,14 +24,17 @@ pub(super) async fn service_json(
     m.insert("name".into(), json!(row.name));
     m.insert("admin".into(), json!(row.admin));
     if read_roles {
-        let roles: Vec<String> = hub
-            .store
-            .member_roles(oxhub_store::MemberKind::Service, &row.name)
-            .await
-            .map_err(HubError::from)?
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let roles: Vec<String> = match roles {
+            Some(r) => r.to_vec(),
+            None => hub
+                .store
+                .member_roles(oxhub_store::MemberKind::Service, &row.name)
+                .await
+                .map_err(HubError::from)?
+                .into_iter()
+                .map(|r| r.name)
+                .collect(),
+        };
         m.insert("roles".into(), json!(roles));
     }
     if read {
@@ -73,7 +77,7 @@ pub(super) async fn list_services(
         ) {
             continue;
         }
-        if let Some(model) = service_json(&hub, &who, &row).await? {
+        if let Some(model) = service_json(&hub, &who, &row, None).await? {
             out.insert(row.name.clone(), model);
         }
     }
@@ -98,7 +102,7 @@ pub(super) async fn get_service(
         .await
         .map_err(HubError::from)?
         .ok_or_else(|| ApiError::from(HubError::NotFound(format!("No such service: {name}"))))?;
-    service_json(&hub, &who, &row)
+    service_json(&hub, &who, &row, None)
         .await?
         .map(Json)
         .ok_or_else(|| HubError::NotFound(format!("No such service: {name}")).into())
@@ -116,7 +120,7 @@ pub(super) async fn create_service(
         Some(_) => return Err(ApiError::bad_request("Body must be a JSON object")),
     };
     let row = hub.create_service(&who, &name, &map).await?;
-    let model = service_json(&hub, &who, &row)
+    let model = service_json(&hub, &who, &row, None)
         .await?
         .unwrap_or_else(|| json!({"kind": "service", "name": row.name}));
     Ok((StatusCode::CREATED, Json(model)).into_response())
