@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The hub's REST API, oxhub against JupyterHub 6.1.1, same config, same machine, one run.
+# Endpoints: GET / (no token: the HTTP stack alone), GET /user with the service token and
+# with a user's token, GET /users?limit=200, GET /users/<name>, POST /users/<name>.
 # Both hubs are benchmarked on their own hub port (no proxy in the path); JupyterHub runs with
 # `oxhub proxy` as its proxy so that it starts. Prints a table and ratios (medians of RUNS).
 #
@@ -114,13 +116,18 @@ for n in $USERS; do
     pids+=("$pid")
     echo "$n $which coldstart_ms $ms" >> "$results"
     base="http://127.0.0.1:$hp/hub/api"
-    for ep in "user:$base/user" "users200:$base/users?limit=200" "user_by_name:$base/users/user000042" "post_user:$base/users"; do
+    # A token of an ordinary user, for GET /user as a single-user server or a script calls it.
+    utoken=$(curl -sf -X POST -H "Authorization: token $TOKEN" -d '{"note": "bench"}' "$base/users/user000042/tokens" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    for ep in "api_root:$base/" "user:$base/user" "user_token:$base/user" "users200:$base/users?limit=200" "user_by_name:$base/users/user000042" "post_user:$base/users"; do
       name=${ep%%:*}; url=${ep#*:}
+      auth="Authorization: token $TOKEN"
+      [ "$name" = user_token ] && auth="Authorization: token $utoken"
       for run in $(seq "$RUNS"); do
         if [ "$name" = post_user ]; then
-          out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Authorization: token $TOKEN" -s "$work/post.lua" "$url" 2>&1)
+          out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "$auth" -s "$work/post.lua" "$url" 2>&1)
         else
-          out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "Authorization: token $TOKEN" "$url" 2>&1)
+          out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "$auth" "$url" 2>&1)
         fi
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
         p99=$(echo "$out" | awk '$1=="99%" {print $2}')
@@ -153,7 +160,7 @@ print("# oxhub vs JupyterHub 6.1.1 REST API, %s connections, hub port (no proxy)
 print("| users | endpoint | jupyterhub req/s | oxhub req/s | ratio | p99 jupyterhub | p99 oxhub | non-2xx (jh/ox) |")
 print("|---|---|---|---|---|---|---|---|")
 for n in sorted({k[0] for k in rows}, key=int):
-    for ep in ("user", "users200", "user_by_name", "post_user"):
+    for ep in ("api_root", "user", "user_token", "users200", "user_by_name", "post_user"):
         j = rows.get((n, "jupyterhub", ep), [])
         o = rows.get((n, "oxhub", ep), [])
         if not j or not o:
@@ -162,6 +169,19 @@ for n in sorted({k[0] for k in rows}, key=int):
         jp, op = statistics.median(x[1] for x in j), statistics.median(x[1] for x in o)
         print("| %s | %s | %.0f | %.0f | %.1f | %.1f ms | %.2f ms | %d/%d |" % (n, ep, jr, orr, orr / jr if jr else 0, jp, op,
               sum(x[2] for x in j), sum(x[2] for x in o)))
+print()
+print("oxhub's authenticated reads against its own unauthenticated GET /hub/api/ (target >= 0.5):")
+for n in sorted({k[0] for k in rows}, key=int):
+    root = rows.get((n, "oxhub", "api_root"), [])
+    if not root:
+        continue
+    base = statistics.median(x[0] for x in root)
+    parts = []
+    for ep in ("user", "user_token", "user_by_name"):
+        o = rows.get((n, "oxhub", ep), [])
+        if o:
+            parts.append("%s %.2f" % (ep, statistics.median(x[0] for x in o) / base))
+    print("  %s users: %s" % (n, ", ".join(parts)))
 print()
 print("| users | cold start to /hub/health (jh / oxhub) | RSS after the runs (jh / oxhub) |")
 print("|---|---|---|")
