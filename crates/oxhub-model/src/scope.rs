@@ -777,7 +777,9 @@ pub enum Access {
 /// filtered ones of the same base.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet {
-    grants: BTreeMap<String, Grant>,
+    /// Shared between clones (every request clones its identity's scopes): copied on the
+    /// first write to a clone.
+    grants: std::sync::Arc<BTreeMap<String, Grant>>,
 }
 
 fn server_owner(server: &str) -> &str {
@@ -813,13 +815,21 @@ impl ScopeSet {
 
     /// Adds `base` (unfiltered) or `base!kind=value`; an unfiltered grant absorbs filtered ones.
     pub fn insert(&mut self, base: &str, filter: Option<(Kind, &str)>) {
+        // Already held: nothing to write, and a shared set stays shared.
+        let held = match (self.grants.get(base), filter) {
+            (Some(Grant::All), _) => true,
+            (Some(Grant::Only(f)), Some((kind, value))) => f.names(kind).contains(value),
+            _ => false,
+        };
+        if held {
+            return;
+        }
         match filter {
             None => {
-                self.grants.insert(base.to_owned(), Grant::All);
+                std::sync::Arc::make_mut(&mut self.grants).insert(base.to_owned(), Grant::All);
             }
             Some((kind, value)) => {
-                let grant = self
-                    .grants
+                let grant = std::sync::Arc::make_mut(&mut self.grants)
                     .entry(base.to_owned())
                     .or_insert_with(|| Grant::Only(Filters::default()));
                 if let Grant::Only(filters) = grant {
@@ -831,7 +841,7 @@ impl ScopeSet {
 
     /// Adds every scope of `other`.
     pub fn extend(&mut self, other: &ScopeSet) {
-        for (base, grant) in &other.grants {
+        for (base, grant) in other.grants.iter() {
             match grant {
                 Grant::All => self.insert(base, None),
                 Grant::Only(filters) => {
@@ -858,7 +868,7 @@ impl ScopeSet {
     /// The scopes as sorted strings (`base` or `base!kind=value`).
     pub fn to_strings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (base, grant) in &self.grants {
+        for (base, grant) in self.grants.iter() {
             match grant {
                 Grant::All => out.push(base.clone()),
                 Grant::Only(filters) => {
@@ -887,7 +897,7 @@ impl ScopeSet {
     /// user/server ∈ group in both directions.
     pub fn intersect(&self, other: &ScopeSet, membership: &dyn Membership) -> ScopeSet {
         let mut grants = BTreeMap::new();
-        for (base, mine) in &self.grants {
+        for (base, mine) in self.grants.iter() {
             let Some(theirs) = other.grants.get(base) else {
                 continue;
             };
@@ -900,7 +910,9 @@ impl ScopeSet {
             };
             grants.insert(base.clone(), grant);
         }
-        ScopeSet { grants }
+        ScopeSet {
+            grants: std::sync::Arc::new(grants),
+        }
     }
 
     /// Whether `base` is held for `resource` (`has_scope` / `check_scope_filter`): unfiltered,
