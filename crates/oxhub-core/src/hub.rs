@@ -44,8 +44,8 @@ pub struct Hub {
     /// membership, share or token was written since), so a request with a known token costs
     /// no query and no scope expansion.
     identities: Mutex<HashMap<String, CachedIdentity>>,
-    /// Users' model parts, valid while the store's data generation is unchanged.
-    pub(crate) user_views: crate::views::UserViews,
+    /// Users' and services' model parts, valid while the store's data generation is unchanged.
+    pub(crate) views: crate::views::Views,
     /// Signs cookies (cookie_secret).
     pub cookies: crate::cookies::CookieSigner,
     /// `profile_list`, checked at startup.
@@ -163,7 +163,7 @@ impl Hub {
             hub_url: std::sync::OnceLock::new(),
             shutdown: tokio::sync::watch::channel(false).0,
             identities: Mutex::new(HashMap::new()),
-            user_views: crate::views::UserViews::default(),
+            views: crate::views::Views::default(),
             cookies,
             authenticator: parts.authenticator,
             spawner: parts.spawner,

@@ -30,29 +30,22 @@ pub struct ServiceView {
     pub roles: Vec<String>,
 }
 
+type Cache<T> = Mutex<HashMap<String, (u64, Arc<T>)>>;
+
 /// The caches: user (or service) name → (data generation, view).
 #[derive(Default)]
-pub struct UserViews(
-    Mutex<HashMap<String, (u64, Arc<UserView>)>>,
-    Mutex<HashMap<String, (u64, Arc<ServiceView>)>>,
-);
+pub struct Views {
+    users: Cache<UserView>,
+    services: Cache<ServiceView>,
+}
 
-fn cached<T>(
-    cache: &Mutex<HashMap<String, (u64, Arc<T>)>>,
-    name: &str,
-    generation: u64,
-) -> Option<Arc<T>> {
+fn cached<T>(cache: &Cache<T>, name: &str, generation: u64) -> Option<Arc<T>> {
     let cache = cache.lock().ok()?;
     let (g, view) = cache.get(name)?;
     (*g == generation).then(|| Arc::clone(view))
 }
 
-fn remember<T>(
-    cache: &Mutex<HashMap<String, (u64, Arc<T>)>>,
-    name: &str,
-    generation: u64,
-    view: &Arc<T>,
-) {
+fn remember<T>(cache: &Cache<T>, name: &str, generation: u64, view: &Arc<T>) {
     if let Ok(mut cache) = cache.lock() {
         if cache.len() >= MAX_CACHED {
             cache.clear();
@@ -67,7 +60,7 @@ impl Hub {
         // Read the generation before the data: a write that lands meanwhile moves it on,
         // so what is read now is never served after that write.
         let generation = self.store.data_generation();
-        if let Some(view) = cached(&self.user_views.0, name, generation) {
+        if let Some(view) = cached(&self.views.users, name, generation) {
             return Ok(Some(view));
         }
         let Some(row) = self.store.user(name).await? else {
@@ -81,7 +74,10 @@ impl Hub {
             .map(|r| r.name)
             .collect();
         let groups = self.store.user_groups(name).await?;
-        let membership = self.groups_of(&[name]).await?;
+        let membership = Groups(HashMap::from([(
+            name.to_owned(),
+            groups.iter().cloned().collect(),
+        )]));
         let servers = self.store.servers_of(name).await?;
         let view = Arc::new(UserView {
             row,
@@ -90,14 +86,14 @@ impl Hub {
             membership,
             servers,
         });
-        remember(&self.user_views.0, name, generation, &view);
+        remember(&self.views.users, name, generation, &view);
         Ok(Some(view))
     }
 
     /// `name`'s service view, from the cache when nothing was written since it was read.
     pub async fn service_view(&self, name: &str) -> Result<Option<Arc<ServiceView>>, HubError> {
         let generation = self.store.data_generation();
-        if let Some(view) = cached(&self.user_views.1, name, generation) {
+        if let Some(view) = cached(&self.views.services, name, generation) {
             return Ok(Some(view));
         }
         let Some(row) = self.store.service(name).await? else {
@@ -111,7 +107,7 @@ impl Hub {
             .map(|r| r.name)
             .collect();
         let view = Arc::new(ServiceView { row, roles });
-        remember(&self.user_views.1, name, generation, &view);
+        remember(&self.views.services, name, generation, &view);
         Ok(Some(view))
     }
 }

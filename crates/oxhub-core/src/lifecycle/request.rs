@@ -62,8 +62,7 @@ impl Hub {
             );
             crate::profiles::apply(&mut request, chosen, |s| expand(s, user, server))
                 .map_err(|e| HubError::Invalid(format!("profile_list: {e}")))?;
-            let resources = request.resources.clone();
-            crate::environment::resource_env(&mut request.env, &resources);
+            crate::environment::resource_env(&mut request.env, &request.resources);
         }
         Ok(request)
     }

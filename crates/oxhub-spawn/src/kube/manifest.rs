@@ -294,7 +294,6 @@ fn environment(
     settings: &KubeSettings,
     request: &SpawnRequest,
     names: &Names,
-    environment: &Map<String, Value>,
 ) -> Result<Vec<Value>, String> {
     let mut vars: Map<String, Value> = Map::new();
     for (k, v) in &request.env {
@@ -312,7 +311,7 @@ fn environment(
         "JUPYTER_IMAGE".into(),
         Value::String(settings.image.clone()),
     );
-    for (k, v) in environment {
+    for (k, v) in &settings.environment {
         if matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_)) {
             let expanded = names
                 .expand_all(v)
@@ -389,7 +388,6 @@ fn cpu(v: f64) -> Value {
 pub fn objects(
     settings: &KubeSettings,
     names: Names,
-    environment_traits: &Map<String, Value>,
     request: &SpawnRequest,
 ) -> Result<Objects, String> {
     let user = request.user.as_str();
@@ -473,7 +471,7 @@ pub fn objects(
         csc.insert(k.clone(), v.clone());
     }
 
-    let env = environment(settings, request, &names, environment_traits)?;
+    let env = environment(settings, request, &names)?;
     let mut container = Map::new();
     container.insert("name".into(), json!("notebook"));
     container.insert("image".into(), json!(settings.image));

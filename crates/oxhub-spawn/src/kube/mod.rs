@@ -20,7 +20,7 @@ use manifest::{Objects, KUBESPAWNER_VERSION};
 use oxhub_plugin::spawn::{ProgressSink, SpawnError, SpawnRequest, Spawner, Started, Status};
 use oxhub_plugin::BoxFuture;
 use serde_json::{json, Map, Value};
-use settings::{apply_overrides, KubeSettings};
+use settings::{apply_overrides, merge_dict, KubeSettings};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
@@ -69,40 +69,27 @@ impl Kube {
         })
     }
 
-    /// The settings of this spawn: the configured traits with the profile's overrides.
-    fn settings(
-        &self,
-        request: &SpawnRequest,
-    ) -> Result<(KubeSettings, Map<String, Value>), SpawnError> {
+    /// The settings of this spawn: the configured traits with the profile's overrides (its
+    /// `environment` merged into the configured one).
+    fn settings(&self, request: &SpawnRequest) -> Result<KubeSettings, SpawnError> {
         let mut traits = self.config.traits.clone();
         apply_overrides(&mut traits, &request.overrides);
-        let mut env = Map::new();
-        env.insert(
-            "environment".into(),
-            Value::Object(self.config.environment.clone()),
-        );
-        if let Some(e) = request.overrides.get("environment") {
-            let mut o = Map::new();
-            o.insert("environment".into(), e.clone());
-            apply_overrides(&mut env, &o);
+        let mut environment = self.config.environment.clone();
+        if let Some(Value::Object(e)) = request.overrides.get("environment") {
+            merge_dict(&mut environment, e);
         }
-        let environment = match env.remove("environment") {
-            Some(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        let settings = KubeSettings::from_traits(
+        KubeSettings::from_traits(
             &traits,
-            environment.clone(),
+            environment,
             self.config.port,
             &self.config.ip,
             self.config.start_timeout,
         )
-        .map_err(SpawnError::Invalid)?;
-        Ok((settings, environment))
+        .map_err(SpawnError::Invalid)
     }
 
     fn objects(&self, request: &SpawnRequest) -> Result<(KubeSettings, Objects), SpawnError> {
-        let (settings, environment) = self.settings(request)?;
+        let settings = self.settings(request)?;
         // KubeSpawner names the objects when it is made, before a profile applies: a profile
         // may move the pod to another namespace but does not rename it.
         let mut names = manifest::names(&self.base, &request.user, &request.server, &self.hub_ns)
@@ -114,8 +101,7 @@ impl Kube {
                 settings.namespace.clone()
             };
         }
-        let objects = manifest::objects(&settings, names, &environment, request)
-            .map_err(SpawnError::Invalid)?;
+        let objects = manifest::objects(&settings, names, request).map_err(SpawnError::Invalid)?;
         Ok((settings, objects))
     }
 

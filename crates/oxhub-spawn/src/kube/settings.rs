@@ -406,7 +406,8 @@ pub fn apply_overrides(traits: &mut Map<String, Value>, overrides: &Map<String, 
     }
 }
 
-fn merge_dict(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+/// Merge dict `from` into `into` recursively; a `None` value removes that key.
+pub fn merge_dict(into: &mut Map<String, Value>, from: &Map<String, Value>) {
     for (k, v) in from {
         match (into.get_mut(k), v) {
             (_, Value::Null) => {

@@ -83,9 +83,9 @@ fn the_environment_is_ordered_by_references_then_names() {
     }) else {
         panic!()
     };
-    let s = settings(json!({}));
+    let s = KubeSettings::from_traits(&Map::new(), environment, 0, "", 60).unwrap();
     let n = names(&s, "alice", "", "default").unwrap();
-    let o = objects(&s, n, &environment, &request("alice", "")).unwrap();
+    let o = objects(&s, n, &request("alice", "")).unwrap();
     let env = o.pod["spec"]["containers"][0]["env"]
         .as_array()
         .unwrap()
@@ -115,13 +115,13 @@ fn the_environment_is_ordered_by_references_then_names() {
 fn cmd_goes_into_args_and_without_it_the_args_are_dropped() {
     let s = settings(json!({}));
     let n = names(&s, "alice", "", "default").unwrap();
-    let o = objects(&s, n.clone(), &Map::new(), &request("alice", "")).unwrap();
+    let o = objects(&s, n.clone(), &request("alice", "")).unwrap();
     let c = &o.pod["spec"]["containers"][0];
     assert_eq!(c["args"], json!(["jupyterhub-singleuser", "--debug"]));
     assert!(c.get("command").is_none());
     let mut r = request("alice", "");
     r.cmd.clear();
-    let o = objects(&s, n, &Map::new(), &r).unwrap();
+    let o = objects(&s, n, &r).unwrap();
     assert!(o.pod["spec"]["containers"][0].get("args").is_none());
 }
 
@@ -129,11 +129,11 @@ fn cmd_goes_into_args_and_without_it_the_args_are_dropped() {
 fn unknown_pod_spec_fields_are_refused_and_snake_case_is_accepted() {
     let s = settings(json!({"extra_pod_config": {"dns_policy": "None", "hostIPC": true}}));
     let n = names(&s, "alice", "", "default").unwrap();
-    let o = objects(&s, n.clone(), &Map::new(), &request("alice", "")).unwrap();
+    let o = objects(&s, n.clone(), &request("alice", "")).unwrap();
     assert_eq!(o.pod["spec"]["dnsPolicy"], "None");
     assert_eq!(o.pod["spec"]["hostIPC"], true);
     let s = settings(json!({"extra_pod_config": {"not_a_field": 1}}));
-    let e = objects(&s, n, &Map::new(), &request("alice", "")).unwrap_err();
+    let e = objects(&s, n, &request("alice", "")).unwrap_err();
     assert!(e.contains("V1PodSpec") && e.contains("not_a_field"), "{e}");
 }
 
