@@ -44,6 +44,9 @@ sys.path.insert(0, HERE)
 
 from fake_apiserver import KUBESPAWNER_VERBS, FakeCluster  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from common import alive  # noqa: E402
+
 # The notebook server: binds to JUPYTERHUB_SERVICE_URL's host:port, answers 200 to any GET,
 # exits 0 on SIGTERM, and never lives longer than 120 s.
 SERVER_SCRIPT = r"""
@@ -160,20 +163,6 @@ async def until(pred, timeout=10.0, interval=0.1):
         if v or time.monotonic() >= deadline:
             return v
         await asyncio.sleep(interval)
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie does not count
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def pod(k8s, ns="default", name="jupyter-alice"):
